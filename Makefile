@@ -1,0 +1,93 @@
+# slm360: `make` builds build/slm and build/libslm.a; `make test` runs every test.
+CC      ?= cc
+BUILD   := build
+ARCH    := $(shell $(CC) -dumpmachine)
+WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter
+# -ffp-contract=off: no fused multiply-add, so every backend rounds alike.
+BASE    := -std=c11 -D_POSIX_C_SOURCE=200809L -ffp-contract=off -fno-strict-aliasing $(WARN)
+CFLAGS  ?= -O2 -g
+LDLIBS  := -lm -lpthread
+
+LIB_SRC := $(wildcard src/*.c src/kernels/*.c weights-tools/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+# Per-architecture kernel flags: the x86 SIMD file is built for AVX2 and only
+# called after run-time CPU detection (src/kernels/select.c).
+ifneq (,$(findstring x86_64,$(ARCH)))
+AVX2_FLAGS := -mavx2 -mfma -mf16c
+endif
+
+obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
+
+.PHONY: all test test-c clean fuzz
+all: $(BUILD)/slm $(BUILD)/libslm.a
+
+# ---- optimized build -------------------------------------------------------
+$(BUILD)/opt/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) $(if $(findstring x86_avx2,$<),$(AVX2_FLAGS)) -MMD -MP -c $< -o $@
+
+$(BUILD)/libslm.a: $(call obj,opt,$(LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/slm: $(call obj,opt,$(CLI_SRC)) $(BUILD)/libslm.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---- sanitized build for tests (ASan + UBSan) -------------------------------
+SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+$(BUILD)/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(SAN) $(if $(findstring x86_avx2,$<),$(AVX2_FLAGS)) -MMD -MP -c $< -o $@
+
+$(BUILD)/asan/libslm.a: $(call obj,asan,$(LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/asan/slm: $(call obj,asan,$(CLI_SRC)) $(BUILD)/asan/libslm.a
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/asan/tests/%: tests/%.c tests/test.h $(BUILD)/asan/libslm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(SAN) -Isrc -o $@ $< $(BUILD)/asan/libslm.a $(LDLIBS)
+
+$(BUILD)/opt/tests/%: tests/%.c tests/test.h $(BUILD)/libslm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libslm.a $(LDLIBS)
+
+# fuzz corpora replayed as regression tests (ASan+UBSan, no libFuzzer needed)
+$(BUILD)/asan/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/asan/libslm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(SAN) -Isrc -o $@ $< tests/fuzz/replay.c $(BUILD)/asan/libslm.a $(LDLIBS)
+
+test-c: all $(BUILD)/asan/slm $(addprefix $(BUILD)/asan/tests/,$(TESTS)) $(addprefix $(BUILD)/opt/tests/,$(TESTS)) \
+        $(addprefix $(BUILD)/asan/replay_,$(FUZZERS))
+	@sh tests/run.sh $(BUILD) $(TESTS) $(addprefix replay_,$(FUZZERS))
+
+# ---- libFuzzer (clang): `make fuzz FUZZ_SECONDS=300` grows tests/fuzz/corpus ----
+FUZZ_CC      := clang
+FUZZ_FLAGS   := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SECONDS ?= 60
+
+$(BUILD)/fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(if $(findstring x86_avx2,$<),$(AVX2_FLAGS)) -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(call obj,fuzz,$(LIB_SRC))
+	$(FUZZ_CC) $(BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer -Isrc -o $@ $^ $(LDLIBS)
+
+fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZERS))
+	@for f in $(FUZZERS); do mkdir -p tests/fuzz/corpus/$$f build/fuzz/new-$$f; \
+	  echo "fuzzing $$f for $(FUZZ_SECONDS) s"; \
+	  $(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=tests/fuzz/crashers/ \
+	    build/fuzz/new-$$f tests/fuzz/corpus/$$f || exit 1; done
+
+test: test-c
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,59 @@
+// Status names, error messages, type names, the clock.
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "model.h"
+
+const char *slm_status_name(slm_status s) {
+    switch (s) {
+    case SLM_OK: return "OK";
+    case SLM_ERR_INVALID_ARG: return "INVALID_ARG";
+    case SLM_ERR_IO: return "IO";
+    case SLM_ERR_BAD_MODEL: return "BAD_MODEL";
+    case SLM_ERR_UNSUPPORTED: return "UNSUPPORTED";
+    case SLM_ERR_OUT_OF_MEMORY: return "OUT_OF_MEMORY";
+    case SLM_ERR_CONTEXT_FULL: return "CONTEXT_FULL";
+    case SLM_ERR_ABORTED: return "ABORTED";
+    case SLM_ERR_BAD_DATA: return "BAD_DATA";
+    }
+    return "UNKNOWN";
+}
+
+slm_status slm_fail(slm_error *err, slm_status code, const char *fmt, ...) {
+    if (err) {
+        err->code = code;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+const char *slm_type_name(slm_type t) {
+    switch (t) {
+    case SLM_TYPE_F32: return "F32";
+    case SLM_TYPE_F16: return "F16";
+    case SLM_TYPE_Q4_0: return "Q4_0";
+    case SLM_TYPE_Q8_0: return "Q8_0";
+    }
+    return "?";
+}
+
+int slm_type_from_name(const char *name) {
+    static const slm_type all[] = {SLM_TYPE_F32, SLM_TYPE_F16, SLM_TYPE_Q4_0, SLM_TYPE_Q8_0};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        const char *a = slm_type_name(all[i]), *b = name;
+        while (*a && *b && toupper((unsigned char)*a) == toupper((unsigned char)*b)) a++, b++;
+        if (!*a && !*b) return (int)all[i];
+    }
+    return -1;
+}
+
+double slm_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}

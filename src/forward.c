@@ -1,0 +1,309 @@
+// The transformer forward pass over a context's KV cache.
+//
+// Tokens go through in micro-batches of up to n_batch: a prompt is a few
+// matrix-matrix products per layer, a decode step is the same code with T=1.
+// Threads split the rows of each matrix product and the (token, head) pairs
+// of attention; every output value is computed by exactly one thread in a
+// fixed order, so results do not depend on the thread count.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "mathx.h"
+#include "model.h"
+#include "pool.h"
+
+struct slm_context {
+    const slm_model *m;
+    const slm_kernels *k;
+    slm_pool *pool;
+    int n_ctx, n_batch, pos;
+    size_t bytes;
+    float *kcache, *vcache;     // (n_layers, n_ctx, kv_dim)
+    float *rope_cos, *rope_sin; // (n_ctx, head_dim/2)
+    float *x;                   // (B, dim) the residual stream
+    float *xb, *xb2;            // (B, dim) scratch
+    float *q;                   // (B, dim)
+    float *hb, *hb2;            // (B, ffn_dim)
+    float *scores;              // (n_threads, n_ctx) attention weights
+    slm_acts acts;              // int8 activations, room for (B, max(dim, ffn_dim))
+};
+
+static void *alloc64(slm_context *c, size_t bytes) {
+    bytes = (bytes + 63) / 64 * 64;
+    void *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (p) c->bytes += bytes;
+    return p;
+}
+
+slm_context_params slm_context_default_params(void) {
+    return (slm_context_params){.n_ctx = 0, .n_threads = 1, .kernels = NULL, .n_batch = 0};
+}
+
+// cos/sin of pos * theta^(-2i/head_dim), from deterministic double math.
+static void rope_tables(slm_context *c) {
+    const slm_model_info *in = &c->m->info;
+    int half = in->head_dim / 2;
+    double log_theta = slm_log_d((double)in->rope_theta);
+    for (int i = 0; i < half; i++) {
+        double freq = slm_exp_d(-(double)(2 * i) / (double)in->head_dim * log_theta);
+        for (int p = 0; p < c->n_ctx; p++) {
+            double s, co;
+            slm_sincos_d((double)p * freq, &s, &co);
+            c->rope_cos[(size_t)p * half + i] = (float)co;
+            c->rope_sin[(size_t)p * half + i] = (float)s;
+        }
+    }
+}
+
+void slm_context_free(slm_context *c) {
+    if (!c) return;
+    pool_free(c->pool);
+    free(c->kcache); free(c->vcache); free(c->rope_cos); free(c->rope_sin);
+    free(c->x); free(c->xb); free(c->xb2); free(c->q); free(c->hb); free(c->hb2); free(c->scores);
+    free(c->acts.q); free(c->acts.d); free(c->acts.g);
+    free(c);
+}
+
+slm_status slm_context_new(const slm_model *m, const slm_context_params *p, slm_context **out, slm_error *err) {
+    *out = NULL;
+    slm_context_params dp = slm_context_default_params();
+    if (!p) p = &dp;
+    const slm_model_info *in = &m->info;
+    if (!in->has_weights) return slm_fail(err, SLM_ERR_INVALID_ARG, "the model was loaded without weights");
+    if (p->n_ctx < 0 || p->n_ctx > in->context_length)
+        return slm_fail(err, SLM_ERR_INVALID_ARG, "context size %d is out of range (1 to the model's %d)", p->n_ctx,
+                        in->context_length);
+    if (p->n_threads < 0 || p->n_threads > 256)
+        return slm_fail(err, SLM_ERR_INVALID_ARG, "thread count %d is out of range (1 to 256)", p->n_threads);
+    const slm_kernels *k = slm_kernels_by_name(p->kernels);
+    if (!k) return slm_fail(err, SLM_ERR_INVALID_ARG, "kernels '%s' are not available in this build or on this CPU", p->kernels);
+
+    slm_context *c = calloc(1, sizeof *c);
+    if (!c) return slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
+    c->m = m;
+    c->k = k;
+    c->n_ctx = p->n_ctx ? p->n_ctx : in->context_length;
+    c->n_batch = p->n_batch > 0 ? p->n_batch : 128;
+    if (c->n_batch > c->n_ctx) c->n_batch = c->n_ctx;
+    int nt = p->n_threads ? p->n_threads : 1;
+    size_t B = (size_t)c->n_batch, kv_dim = (size_t)in->n_kv_heads * in->head_dim;
+    size_t widest = (size_t)(in->ffn_dim > in->dim ? in->ffn_dim : in->dim);
+    size_t cache = (size_t)in->n_layers * c->n_ctx * kv_dim * sizeof(float);
+    size_t rope = (size_t)c->n_ctx * (in->head_dim / 2) * sizeof(float);
+    c->pool = pool_new(nt);
+    c->kcache = alloc64(c, cache);
+    c->vcache = alloc64(c, cache);
+    c->rope_cos = alloc64(c, rope);
+    c->rope_sin = alloc64(c, rope);
+    c->x = alloc64(c, B * in->dim * sizeof(float));
+    c->xb = alloc64(c, B * in->dim * sizeof(float));
+    c->xb2 = alloc64(c, B * in->dim * sizeof(float));
+    c->q = alloc64(c, B * in->dim * sizeof(float));
+    c->hb = alloc64(c, B * in->ffn_dim * sizeof(float));
+    c->hb2 = alloc64(c, B * in->ffn_dim * sizeof(float));
+    c->scores = alloc64(c, (size_t)nt * c->n_ctx * sizeof(float));
+    c->acts.q = alloc64(c, B * widest);
+    c->acts.d = alloc64(c, B * widest / SLM_QK * sizeof(float) + sizeof(float));
+    c->acts.g = alloc64(c, B * widest / 4 * sizeof(int32_t) + sizeof(int32_t));
+    if (!c->pool || !c->kcache || !c->vcache || !c->rope_cos || !c->rope_sin || !c->x || !c->xb || !c->xb2 ||
+        !c->q || !c->hb || !c->hb2 || !c->scores || !c->acts.q || !c->acts.d || !c->acts.g) {
+        size_t want = 2 * cache;
+        slm_context_free(c);
+        return slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory allocating the context (KV cache %.1f MB)",
+                        (double)want / 1e6);
+    }
+    rope_tables(c);
+    *out = c;
+    return SLM_OK;
+}
+
+const slm_model *slm_context_model(const slm_context *c) { return c->m; }
+int slm_context_pos(const slm_context *c) { return c->pos; }
+int slm_context_size(const slm_context *c) { return c->n_ctx; }
+const char *slm_context_kernels(const slm_context *c) { return c->k->name; }
+size_t slm_context_memory(const slm_context *c) { return c->bytes; }
+
+void slm_context_rewind(slm_context *c, int pos) {
+    if (pos >= 0 && pos < c->pos) c->pos = pos;
+}
+
+// ---- matrix products, split across threads ------------------------------------
+
+typedef struct {
+    const slm_weight *w;
+    float *y;       // (T, ldy)
+    int ldy;
+} mm_out;
+
+typedef struct {
+    const slm_kernels *k;
+    const float *x;         // (T, cols)
+    const slm_acts *a;      // x as int8, when any weight is quantized
+    int T, n_out;
+    mm_out out[3];          // products sharing the input, e.g. q, k, v
+} mm_job;
+
+static int is_quantized(uint32_t type) { return type == SLM_TYPE_Q4_0 || type == SLM_TYPE_Q8_0; }
+
+static void matmul_rows(const slm_kernels *k, const slm_weight *w, const float *x, const slm_acts *a, int T, int r0,
+                        int r1, float *y, int ldy) {
+    switch (w->type) {
+    case SLM_TYPE_Q4_0: k->matmul_q4_0(w->data, a, r0, r1, y, ldy); break;
+    case SLM_TYPE_Q8_0: k->matmul_q8_0(w->data, a, r0, r1, y, ldy); break;
+    case SLM_TYPE_F16: k->matmul_f16(w->data, x, T, w->cols, r0, r1, y, ldy); break;
+    default: k->matmul_f32(w->data, x, T, w->cols, r0, r1, y, ldy); break;
+    }
+}
+
+// The outputs' rows laid end to end, split evenly: balances q/k/v of
+// different heights in one dispatch.
+static void mm_task(void *arg, int ith, int nth) {
+    mm_job *j = arg;
+    int total = 0;
+    for (int i = 0; i < j->n_out; i++) total += j->out[i].w->rows;
+    int lo, hi;
+    pool_split(total, ith, nth, 16, &lo, &hi);
+    for (int i = 0, base = 0; i < j->n_out; base += j->out[i].w->rows, i++) {
+        int r0 = lo - base, r1 = hi - base, rows = j->out[i].w->rows;
+        r0 = r0 < 0 ? 0 : r0;
+        r1 = r1 > rows ? rows : r1;
+        if (r0 < r1) matmul_rows(j->k, j->out[i].w, j->x, j->a, j->T, r0, r1, j->out[i].y, j->out[i].ldy);
+    }
+}
+
+// y_i (T, rows_i) = x (T, cols) . W_i^T for up to three weights of the same cols.
+static void matmul(slm_context *c, const float *x, int T, int n_out, const slm_weight *w0, float *y0, int ldy0,
+                   const slm_weight *w1, float *y1, int ldy1, const slm_weight *w2, float *y2, int ldy2) {
+    mm_job j = {.k = c->k, .x = x, .a = &c->acts, .T = T, .n_out = n_out,
+                .out = {{w0, y0, ldy0}, {w1, y1, ldy1}, {w2, y2, ldy2}}};
+    int quantized = 0;
+    for (int i = 0; i < n_out; i++) quantized |= is_quantized(j.out[i].w->type);
+    if (quantized) c->k->quantize_acts(x, T, w0->cols, &c->acts);
+    pool_run(c->pool, mm_task, &j);
+}
+
+#define MATMUL1(c, x, T, w, y, ldy) matmul(c, x, T, 1, w, y, ldy, NULL, NULL, 0, NULL, NULL, 0)
+
+// ---- attention --------------------------------------------------------------
+
+typedef struct {
+    slm_context *c;
+    int layer, T, pos0;
+    float *out;     // (T, dim)
+} attn_job;
+
+// Causal attention for tokens pos0..pos0+T-1 over the cache; one (token,
+// head) pair at a time.
+static void attn_task(void *arg, int ith, int nth) {
+    attn_job *j = arg;
+    slm_context *c = j->c;
+    const slm_model_info *in = &c->m->info;
+    const slm_kernels *k = c->k;
+    int hd = in->head_dim, kv_dim = in->n_kv_heads * hd, group = in->n_heads / in->n_kv_heads;
+    size_t layer_off = (size_t)j->layer * c->n_ctx * kv_dim;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *att = c->scores + (size_t)ith * c->n_ctx;
+    int lo, hi;
+    pool_split(j->T * in->n_heads, ith, nth, 1, &lo, &hi);
+    for (int u = lo; u < hi; u++) {
+        int t = u / in->n_heads, h = u % in->n_heads, pos = j->pos0 + t;
+        const float *q = c->q + (size_t)t * in->dim + h * hd;
+        const float *kc = c->kcache + layer_off + (size_t)(h / group) * hd;
+        const float *vc = c->vcache + layer_off + (size_t)(h / group) * hd;
+        for (int p = 0; p <= pos; p++) att[p] = k->dot(q, kc + (size_t)p * kv_dim, hd) * scale;
+        k->softmax(att, pos + 1);
+        float *o = j->out + (size_t)t * in->dim + h * hd;
+        memset(o, 0, hd * sizeof(float));
+        for (int p = 0; p <= pos; p++) k->axpy(att[p], vc + (size_t)p * kv_dim, o, hd);
+    }
+}
+
+// ---- the layers -------------------------------------------------------------
+
+static void embed(slm_context *c, const int32_t *ids, int T) {
+    const slm_weight *w = &c->m->tok_embd;
+    int dim = c->m->info.dim;
+    for (int t = 0; t < T; t++) {
+        float *x = c->x + (size_t)t * dim;
+        switch (w->type) {
+        case SLM_TYPE_Q4_0: c->k->row_q4_0(w->data, ids[t], dim, x); break;
+        case SLM_TYPE_Q8_0: c->k->row_q8_0(w->data, ids[t], dim, x); break;
+        case SLM_TYPE_F16: c->k->row_f16(w->data, ids[t], dim, x); break;
+        default: memcpy(x, (const float *)w->data + (size_t)ids[t] * dim, dim * sizeof(float)); break;
+        }
+    }
+}
+
+static void rmsnorm_rows(slm_context *c, float *out, const float *x, const slm_weight *w, int T, int n, int stride) {
+    for (int t = 0; t < T; t++) c->k->rmsnorm(out + (size_t)t * stride, x + (size_t)t * stride, w->data, n, c->m->info.norm_eps);
+}
+
+// Per-head RMSNorm (QK-norm), then RoPE, of T tokens' q and k.
+static void qk_prepare(slm_context *c, const slm_layer *L, float *kcache_at, int T, int pos0) {
+    const slm_model_info *in = &c->m->info;
+    int hd = in->head_dim, kv_dim = in->n_kv_heads * hd, half = hd / 2;
+    for (int t = 0; t < T; t++) {
+        float *q = c->q + (size_t)t * in->dim, *kk = kcache_at + (size_t)t * kv_dim;
+        if (in->qk_norm) {
+            for (int h = 0; h < in->n_heads; h++) c->k->rmsnorm(q + h * hd, q + h * hd, L->q_norm.data, hd, in->norm_eps);
+            for (int h = 0; h < in->n_kv_heads; h++) c->k->rmsnorm(kk + h * hd, kk + h * hd, L->k_norm.data, hd, in->norm_eps);
+        }
+        const float *cs = c->rope_cos + (size_t)(pos0 + t) * half, *sn = c->rope_sin + (size_t)(pos0 + t) * half;
+        c->k->rope(q, in->n_heads, hd, cs, sn);
+        c->k->rope(kk, in->n_kv_heads, hd, cs, sn);
+    }
+}
+
+static void layer_forward(slm_context *c, int l, int T, int pos0) {
+    const slm_model_info *in = &c->m->info;
+    const slm_layer *L = &c->m->layers[l];
+    int dim = in->dim, ffn = in->ffn_dim, kv_dim = in->n_kv_heads * in->head_dim;
+    size_t at = ((size_t)l * c->n_ctx + pos0) * kv_dim;
+
+    // attention: x += wo . attn(rope(q), rope(k), v), k and v written straight into the cache
+    rmsnorm_rows(c, c->xb, c->x, &L->attn_norm, T, dim, dim);
+    matmul(c, c->xb, T, 3, &L->wq, c->q, dim, &L->wk, c->kcache + at, kv_dim, &L->wv, c->vcache + at, kv_dim);
+    qk_prepare(c, L, c->kcache + at, T, pos0);
+    attn_job aj = {.c = c, .layer = l, .T = T, .pos0 = pos0, .out = c->xb};
+    pool_run(c->pool, attn_task, &aj);
+    MATMUL1(c, c->xb, T, &L->wo, c->xb2, dim);
+    c->k->add(c->x, c->xb2, T * dim);
+
+    // feed-forward: x += w_down . (silu(w_gate . x) * (w_up . x))
+    rmsnorm_rows(c, c->xb, c->x, &L->ffn_norm, T, dim, dim);
+    matmul(c, c->xb, T, 2, &L->w_gate, c->hb, ffn, &L->w_up, c->hb2, ffn, NULL, NULL, 0);
+    c->k->swiglu(c->hb, c->hb, c->hb2, T * ffn);
+    MATMUL1(c, c->hb, T, &L->w_down, c->xb2, dim);
+    c->k->add(c->x, c->xb2, T * dim);
+}
+
+// Final norm and LM head for the last n_logits of the T tokens in the batch.
+static void lm_head(slm_context *c, int T, int n_logits, float *logits) {
+    const slm_model *m = c->m;
+    int dim = m->info.dim, first = T - n_logits;
+    rmsnorm_rows(c, c->xb, c->x + (size_t)first * dim, &m->output_norm, n_logits, dim, dim);
+    MATMUL1(c, c->xb, n_logits, &m->output, logits, m->info.vocab_size);
+}
+
+slm_status slm_eval(slm_context *c, const int32_t *ids, int n, float *logits, int all_logits, slm_error *err) {
+    const slm_model_info *in = &c->m->info;
+    if (in->is_encoder) return slm_fail(err, SLM_ERR_INVALID_ARG, "slm_eval runs decoders; this model is an encoder");
+    if (n <= 0) return slm_fail(err, SLM_ERR_INVALID_ARG, "no tokens to evaluate");
+    if (n > c->n_ctx - c->pos)
+        return slm_fail(err, SLM_ERR_CONTEXT_FULL, "%d tokens do not fit: the context holds %d of %d", n, c->pos, c->n_ctx);
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= in->vocab_size)
+            return slm_fail(err, SLM_ERR_INVALID_ARG, "token id %d is out of range (vocabulary of %d)", ids[i], in->vocab_size);
+    for (int done = 0; done < n;) {
+        int T = n - done < c->n_batch ? n - done : c->n_batch;
+        embed(c, ids + done, T);
+        for (int l = 0; l < in->n_layers; l++) layer_forward(c, l, T, c->pos);
+        c->pos += T;
+        done += T;
+        if (logits && all_logits) lm_head(c, T, T, logits + (size_t)(done - T) * in->vocab_size);
+        else if (logits && done == n) lm_head(c, T, 1, logits);
+    }
+    return SLM_OK;
+}

@@ -1,0 +1,103 @@
+// The compute kernels: one table of functions per backend (scalar reference,
+// AVX2, NEON, wasm SIMD128). Model code calls only these; it has no intrinsics.
+//
+// Every backend returns the same bits as the scalar reference for every
+// kernel, so a model gives bit-identical logits everywhere. That fixes the
+// order of every floating-point operation, defined here once:
+//
+// * No fused multiply-add anywhere: a*b+c is the product rounded, then the sum
+//   rounded (the project builds with -ffp-contract=off).
+// * A sum of terms t_0..t_{n-1} ("lane sum") accumulates in 8 lanes: lane
+//   i%8 takes t_i, each lane in increasing i, starting from +0.0f. The lanes
+//   are then combined as ((l0+l4) + (l2+l6)) + ((l1+l5) + (l3+l7)).
+// * Quantized dot products (Q8_0 or Q4_0 weights w, int8 activations a, one
+//   block b = 32 values): lane j (0..7) of block b gets the exact integer
+//   p = sum over k=0..3 of w[32b+4j+k] * a[32b+4j+k] (Q4_0: w = nibble - 8),
+//   converted to float, times s = (weight scale as f32) * (activation scale),
+//   i.e. lane_j = lane_j + (float)p * s. Lanes combine as above.
+// * Elementwise ops: each element goes through the scalar code's exact
+//   sequence of operations (see scalar.c and mathx.h for exp and SiLU).
+#ifndef SLM_KERNELS_H
+#define SLM_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SLM_QK 32  // values per quantization block (ggml's QK4_0 == QK8_0)
+
+// ggml's blocks, bit for bit: fp16 scale, then the quants.
+// Q4_0 value e of a block: (e < 16 ? qs[e] & 15 : qs[e - 16] >> 4) - 8, times d.
+typedef struct { uint16_t d; uint8_t qs[SLM_QK / 2]; } slm_block_q4_0;  // 18 bytes
+typedef struct { uint16_t d; int8_t qs[SLM_QK]; } slm_block_q8_0;        // 34 bytes
+
+// Activations quantized to int8 for the integer matrix products: T rows of n
+// values (n % 32 == 0). Block scale d = amax / 127 (f32, not rounded to
+// fp16); q = round-to-nearest-even(x * (d != 0 ? 1/d : 0)), always in
+// [-127, 127]. g holds each group of 4 consecutive q summed (lets Q4_0
+// kernels fold the -8 offset into one subtraction per lane).
+typedef struct {
+    int8_t *q;   // (T, n)
+    float *d;    // (T, n/32)
+    int32_t *g;  // (T, n/4)
+    int T, n;
+} slm_acts;
+
+typedef struct slm_kernels {
+    const char *name;
+
+    // x (T, n) -> a; a's buffers are sized by the caller for T*n values.
+    void (*quantize_acts)(const float *x, int T, int n, slm_acts *a);
+
+    // Matrix products with weights W (m, n), row-major, rows r0..r1-1 only
+    // (the caller splits rows across threads):
+    //   Y[t*ldy + r] = lane sum over the row of W[r, :] . X[t, :],  t < T.
+    // Quantized weights take the int8 activations; float weights take X (T, n).
+    void (*matmul_q4_0)(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy);
+    void (*matmul_q8_0)(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy);
+    void (*matmul_f32)(const float *W, const float *X, int T, int n, int r0, int r1, float *Y, int ldy);
+    void (*matmul_f16)(const uint16_t *W, const float *X, int T, int n, int r0, int r1, float *Y, int ldy);
+
+    float (*dot)(const float *a, const float *b, int n);           // lane sum of a[i]*b[i]
+    void (*axpy)(float a, const float *x, float *y, int n);        // y[i] = y[i] + a*x[i]
+    void (*add)(float *y, const float *x, int n);                  // y[i] = y[i] + x[i]
+
+    // out[i] = (x[i] * r) * w[i], r = 1 / sqrtf(lane sum of x[i]*x[i] / n + eps)
+    void (*rmsnorm)(float *out, const float *x, const float *w, int n, float eps);
+    // m = max x[i]; e[i] = slm_expf(x[i] - m); x[i] = e[i] * (1 / lane sum of e)
+    void (*softmax)(float *x, int n);
+    // out[i] = slm_siluf(gate[i]) * up[i]
+    void (*swiglu)(float *out, const float *gate, const float *up, int n);
+    // Rotate pairs (x[2i], x[2i+1]) of each of n_heads heads of head_dim by
+    // the angle with cos[i], sin[i] (i < head_dim/2):
+    //   x0' = x0*c - x1*s;  x1' = x0*s + x1*c
+    void (*rope)(float *x, int n_heads, int head_dim, const float *cos, const float *sin);
+
+    // One row of a (rows, n) weight matrix of each type, dequantized (exact).
+    void (*row_q4_0)(const void *W, int row, int n, float *out);
+    void (*row_q8_0)(const void *W, int row, int n, float *out);
+    void (*row_f16)(const uint16_t *W, int row, int n, float *out);
+} slm_kernels;
+
+extern const slm_kernels slm_kernels_scalar;
+#if defined(__x86_64__) || defined(__i386__)
+extern const slm_kernels slm_kernels_avx2;
+#endif
+#if defined(__aarch64__)
+extern const slm_kernels slm_kernels_neon;
+#endif
+#if defined(__wasm_simd128__)
+extern const slm_kernels slm_kernels_wasm;
+#endif
+
+// The fastest backend this CPU runs (x86: AVX2 if the CPU and OS have it).
+const slm_kernels *slm_kernels_best(void);
+// A backend by name ("scalar", "avx2", "neon", "wasm"), or NULL if this build
+// or CPU lacks it.
+const slm_kernels *slm_kernels_by_name(const char *name);
+
+// The lane-sum combine, shared by every backend's scalar tail code.
+static inline float slm_lanes_combine(const float l[8]) {
+    return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+}
+
+#endif

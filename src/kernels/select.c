@@ -1,0 +1,49 @@
+// Picks a backend at run time. On x86 the AVX2 file is compiled with
+// -mavx2 -mf16c, so we only call it after asking the CPU (and the OS, via
+// XGETBV, that it saves the ymm registers).
+#include <string.h>
+
+#include "kernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+static int cpu_has_avx2(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, f16c = (c >> 29) & 1, fma = (c >> 12) & 1;
+    if (!osxsave || !avx || !f16c || !fma) return 0;
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    if ((xcr0_lo & 6) != 6) return 0;  // xmm and ymm state enabled
+    if (__get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b >> 5) & 1;
+}
+#endif
+
+const slm_kernels *slm_kernels_best(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (cpu_has_avx2()) return &slm_kernels_avx2;
+#elif defined(__aarch64__)
+    return &slm_kernels_neon;
+#elif defined(__wasm_simd128__)
+    return &slm_kernels_wasm;
+#endif
+    return &slm_kernels_scalar;
+}
+
+const slm_kernels *slm_kernels_by_name(const char *name) {
+    if (!name || !strcmp(name, "best")) return slm_kernels_best();
+    if (!strcmp(name, "scalar")) return &slm_kernels_scalar;
+#if defined(__x86_64__) || defined(__i386__)
+    if (!strcmp(name, "avx2")) return cpu_has_avx2() ? &slm_kernels_avx2 : NULL;
+#endif
+#if defined(__aarch64__)
+    if (!strcmp(name, "neon")) return &slm_kernels_neon;
+#endif
+#if defined(__wasm_simd128__)
+    if (!strcmp(name, "wasm")) return &slm_kernels_wasm;
+#endif
+    return NULL;
+}

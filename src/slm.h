@@ -1,0 +1,269 @@
+// slm360: an on-device small-language-model runtime. The one public header.
+//
+// Handles are opaque. Functions that can fail return an slm_status and fill an
+// optional slm_error with a one-line human message. The library keeps no
+// global state, never prints and never exits.
+//
+//   slm_model   a loaded GGUF file: config, weights (memory-mapped), tokenizer.
+//               Read-only after loading; one model can serve many contexts.
+//   slm_context a KV cache, scratch buffers and a thread pool for one stream
+//               of tokens. Use one context per thread.
+#ifndef SLM_H
+#define SLM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SLM_VERSION "0.1.0"
+
+typedef enum {
+    SLM_OK = 0,
+    SLM_ERR_INVALID_ARG,    // a bad argument from the caller
+    SLM_ERR_IO,             // a file is missing, unreadable or unwritable
+    SLM_ERR_BAD_MODEL,      // a malformed, truncated or hostile model file
+    SLM_ERR_UNSUPPORTED,    // a valid file using something slm360 does not run
+    SLM_ERR_OUT_OF_MEMORY,
+    SLM_ERR_CONTEXT_FULL,   // the tokens do not fit in the context
+    SLM_ERR_ABORTED,        // a callback asked to stop
+    SLM_ERR_BAD_DATA,       // a malformed data file (text, TSV)
+} slm_status;
+
+typedef struct {
+    slm_status code;
+    char message[320];
+} slm_error;
+
+// "OK", "INVALID_ARG", "IO", "BAD_MODEL", "UNSUPPORTED", "OUT_OF_MEMORY",
+// "CONTEXT_FULL", "ABORTED", "BAD_DATA".
+const char *slm_status_name(slm_status status);
+
+// Tensor types, numbered as ggml numbers them in GGUF files.
+typedef enum {
+    SLM_TYPE_F32 = 0,
+    SLM_TYPE_F16 = 1,
+    SLM_TYPE_Q4_0 = 2,
+    SLM_TYPE_Q8_0 = 8,
+} slm_type;
+
+const char *slm_type_name(slm_type type);       // "F32", "F16", "Q4_0", "Q8_0", or "?"
+int slm_type_from_name(const char *name);       // case-insensitive; -1 if unknown
+
+// Progress of a long operation: what it is doing and how far (0..1).
+typedef void (*slm_progress_fn)(void *user, const char *stage, double fraction);
+// A note worth telling the user (e.g. "ffn padded from 172 to 192").
+typedef void (*slm_note_fn)(void *user, const char *note);
+
+// ---- models ----------------------------------------------------------------
+
+typedef struct slm_model slm_model;
+
+enum {
+    SLM_LOAD_VOCAB_ONLY = 1,  // read the tokenizer only; weights may be absent
+};
+
+// Memory-maps a GGUF file (zero-copy: weights are used where they lie).
+slm_status slm_model_load_file(const char *path, unsigned flags, slm_model **out, slm_error *err);
+// Loads from a buffer holding a whole GGUF file. With take_ownership the model
+// frees `data` with free() when it is freed (also on failure); otherwise the
+// caller keeps the buffer alive and unchanged while the model exists.
+slm_status slm_model_load_memory(void *data, size_t size, int take_ownership, unsigned flags,
+                                 slm_model **out, slm_error *err);
+void slm_model_free(slm_model *model);
+
+typedef struct {
+    const char *architecture;   // "llama" or "slm360-encoder"
+    const char *name;           // general.name, or ""
+    int is_encoder;             // bidirectional encoder with a classifier head
+    int has_weights;            // 0 for a vocabulary-only load
+    int dim, n_layers, n_heads, n_kv_heads, head_dim, ffn_dim;
+    int vocab_size, context_length;
+    float rope_theta, norm_eps;
+    int qk_norm;                // per-head RMSNorm of q and k
+    int tied_embeddings;        // LM head is the token embedding
+    int n_classes;              // encoder classes, 0 for decoders
+    int bos_id, eos_id;
+    uint64_t n_params;
+    uint64_t weights_bytes;     // bytes of tensor data
+    slm_type weight_type;       // type of most weight bytes
+} slm_model_info;
+
+void slm_model_get_info(const slm_model *model, slm_model_info *info);
+// The label of encoder class i (NULL if out of range).
+const char *slm_model_class_label(const slm_model *model, int i);
+
+// ---- tokenizer -------------------------------------------------------------
+
+// Tokenizes UTF-8 text (invalid bytes go through byte fallback). Writes up to
+// max_ids ids and returns how many the text needs (so a return value greater
+// than max_ids means "retry with a bigger buffer"), or -1 with err on failure.
+int slm_tokenize(const slm_model *model, const char *text, size_t len, int add_bos,
+                 int32_t *ids, int max_ids, slm_error *err);
+
+// The raw bytes of a token as it continues the text after prev_id (the first
+// token after BOS, or at the start, loses its leading space). Returns the
+// byte count (written up to cap); 0 for control tokens; -1 for a bad id.
+int slm_token_bytes(const slm_model *model, int32_t id, int32_t prev_id, char *buf, int cap);
+const char *slm_token_piece(const slm_model *model, int32_t id);  // the vocabulary entry, or NULL
+
+// Streaming detokenization: feed tokens, get back only complete UTF-8
+// characters (an incomplete sequence waits for the next token; invalid bytes
+// become U+FFFD). The struct is plain state, zero-initialize it.
+typedef struct {
+    int32_t prev_id;
+    int n_pending;
+    unsigned char pending[4];
+} slm_detok;
+void slm_detok_init(slm_detok *d);
+// Appends the text for `id` to out (at most cap bytes; cap >= 64 + token
+// length is always enough) and returns the number of bytes written.
+int slm_detok_push(const slm_model *model, slm_detok *d, int32_t id, char *out, int cap);
+// Flushes an incomplete trailing sequence as U+FFFD.
+int slm_detok_flush(slm_detok *d, char *out, int cap);
+
+// ---- contexts and evaluation ----------------------------------------------
+
+typedef struct slm_context slm_context;
+
+typedef struct {
+    int n_ctx;              // KV cache length; 0 = the model's context length
+    int n_threads;          // 0 = 1
+    const char *kernels;    // "scalar", "avx2", "neon", "wasm"; NULL = best for this CPU
+    int n_batch;            // prefill micro-batch; 0 = default (64)
+} slm_context_params;
+
+slm_context_params slm_context_default_params(void);
+slm_status slm_context_new(const slm_model *model, const slm_context_params *params,
+                           slm_context **out, slm_error *err);
+void slm_context_free(slm_context *ctx);
+
+int slm_context_pos(const slm_context *ctx);          // tokens held in the KV cache
+int slm_context_size(const slm_context *ctx);         // n_ctx
+const char *slm_context_kernels(const slm_context *ctx);  // backend name in use
+// Forgets every token from position pos on (pos <= slm_context_pos).
+void slm_context_rewind(slm_context *ctx, int pos);
+// Bytes allocated by the context (KV cache and scratch).
+size_t slm_context_memory(const slm_context *ctx);
+
+// Feeds n tokens at the current position: the prompt as matrix-matrix
+// products in micro-batches, or one token for decoding. logits: NULL, or room
+// for the last token's logits (vocab_size floats), or with all_logits for
+// every fed token's logits (n * vocab_size floats, token order).
+slm_status slm_eval(slm_context *ctx, const int32_t *ids, int n, float *logits, int all_logits,
+                    slm_error *err);
+
+// ---- sampling and generation ----------------------------------------------
+
+typedef struct {
+    float temperature;      // 0 = greedy (argmax, lowest id on ties)
+    int top_k;              // 0 = off
+    float top_p;            // 1 = off
+    float min_p;            // 0 = off
+    float repeat_penalty;   // 1 = off; logits of recent tokens: >0 divided, <0 multiplied
+    int repeat_last_n;      // window for the penalty
+    uint64_t seed;          // the PRNG is slm360's own: same seed, same text everywhere
+} slm_sampling_params;
+
+slm_sampling_params slm_sampling_default_params(void);
+
+typedef struct slm_sampler slm_sampler;
+slm_status slm_sampler_new(const slm_sampling_params *params, int vocab_size, slm_sampler **out,
+                           slm_error *err);
+void slm_sampler_free(slm_sampler *s);
+// Picks the next token from logits (modified in place) given the tokens so far.
+int32_t slm_sampler_sample(slm_sampler *s, float *logits, const int32_t *history, int n_history);
+
+typedef enum {
+    SLM_STOP_LENGTH = 0,    // max_tokens reached
+    SLM_STOP_EOS,           // the model produced EOS (or BOS)
+    SLM_STOP_CALLBACK,      // the callback asked to stop (user abort, stop string)
+    SLM_STOP_CONTEXT,       // the context is full
+} slm_stop_reason;
+
+typedef struct {
+    int max_tokens;
+    slm_sampling_params sampling;
+    int truncate;           // prompt longer than the context: keep its tail instead of failing
+} slm_generate_params;
+
+slm_generate_params slm_generate_default_params(void);
+
+typedef struct {
+    int prompt_tokens, generated_tokens;
+    double prefill_ms, decode_ms;   // decode_ms over generated_tokens - 1 decode steps
+    slm_stop_reason stop_reason;
+    int truncated_tokens;           // prompt tokens dropped by truncate
+} slm_generate_stats;
+
+// Called with each generated token and its text (complete UTF-8 only, may be
+// empty). Return nonzero to stop.
+typedef int (*slm_token_fn)(void *user, int32_t id, const char *text, int len);
+
+// Prefills the prompt after what the context holds, then samples up to
+// max_tokens tokens, streaming each to on_token.
+slm_status slm_generate(slm_context *ctx, const int32_t *prompt, int n_prompt,
+                        const slm_generate_params *params, slm_token_fn on_token, void *user,
+                        slm_generate_stats *stats, slm_error *err);
+
+// ---- scoring ---------------------------------------------------------------
+
+// Log-likelihood of each continuation after the context (natural log, summed
+// over the continuation's tokens), e.g. to rank multiple-choice answers.
+// n_tokens (optional) receives each continuation's token count. The context is
+// evaluated once; the KV cache is left empty.
+slm_status slm_score(slm_context *ctx, const char *context, const char *const *choices,
+                     int n_choices, double *loglik, int *n_tokens, slm_error *err);
+
+typedef struct {
+    double ppl, ppl_stderr;     // perplexity and its standard error
+    double nll;                 // mean negative log-likelihood per scored token
+    int n_chunks, n_scored;
+} slm_perplexity_result;
+
+// llama.cpp's method: tokenize text once (with BOS), cut it into chunks of
+// chunk tokens, put BOS first in each, score the second half of each chunk.
+slm_status slm_perplexity(slm_context *ctx, const char *text, size_t len, int chunk, int max_chunks,
+                          slm_progress_fn progress, void *user, slm_perplexity_result *out,
+                          slm_error *err);
+
+// ---- weights tools (weights-tools/) ----------------------------------------
+
+typedef struct {
+    slm_type type;              // target type of the big matrices: Q4_0, Q8_0, F16, F32
+    int embd_type;              // type of the token embedding; -1 = Q8_0 for Q4_0, else type
+    int smart_scales;           // Q4_0: search each block's scale for the least squared error
+    slm_progress_fn progress;
+    slm_note_fn note;
+    void *user;
+} slm_quantize_params;
+
+slm_quantize_params slm_quantize_default_params(slm_type type);
+slm_status slm_quantize_file(const char *in_path, const char *out_path, const slm_quantize_params *p,
+                             slm_error *err);
+
+// Converts a llama2.c checkpoint (+ its tokenizer.bin) to GGUF.
+slm_status slm_import_llama2c(const char *bin_path, const char *tokenizer_path, const char *out_path,
+                              slm_note_fn note, void *user, slm_error *err);
+
+typedef struct {
+    const char *preset;         // "slm360-base", "slm10m", "slm360-nano"
+    uint64_t seed;
+    slm_type type;
+    const char *vocab_path;     // GGUF to take the tokenizer from; NULL = a synthetic vocabulary
+    slm_progress_fn progress;
+    slm_note_fn note;
+    void *user;
+} slm_init_params;
+
+// Writes a model of a preset's shape with random weights.
+slm_status slm_init_random(const slm_init_params *p, const char *out_path, slm_error *err);
+// Preset names, NULL-terminated.
+const char *const *slm_preset_names(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
