@@ -4,6 +4,7 @@
 #include "pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -92,8 +93,10 @@ void pool_run(slm_pool *p, slm_task_fn fn, void *arg) {
     atomic_store(&p->pending, p->n - 1);
     publish(p);
     fn(arg, 0, p->n);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
-    }
+    // a worker may be descheduled on a busy machine: after a short spin,
+    // give the core away instead of burning it
+    for (int spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0;)
+        if (++spins > 2000) sched_yield();
 }
 
 int pool_threads(const slm_pool *p) { return p->n; }
