@@ -7,6 +7,7 @@ WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter
 BASE    := -std=c11 -D_POSIX_C_SOURCE=200809L -ffp-contract=off -fno-strict-aliasing $(WARN)
 CFLAGS  ?= -O2 -g
 LDLIBS  := -lm -lpthread
+MAKEFLAGS += --jobs=$(shell nproc 2>/dev/null || echo 2)
 
 LIB_SRC := $(wildcard src/*.c src/kernels/*.c weights-tools/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
@@ -21,8 +22,27 @@ endif
 
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 
-.PHONY: all test test-c clean fuzz
+.PHONY: all test test-c clean fuzz deps demo
 all: $(BUILD)/slm $(BUILD)/libslm.a
+
+# Debian packages the tests need (no-op when present)
+deps:
+	@sh .ci/install-deps
+
+# ---- the default model: stories260K, from ../shared/data when it is there ----
+SHARED_MODELS := ../shared/data/models
+$(BUILD)/models/stories260K.gguf: | $(BUILD)/slm
+	@mkdir -p $(dir $@)
+	@if [ ! -f $(SHARED_MODELS)/stories260K.bin ]; then \
+	  echo "stories260K not found in $(SHARED_MODELS): put llama2.c's stories260K.bin and tok512.bin there"; exit 2; fi
+	$(BUILD)/slm import-llama2c $(SHARED_MODELS)/stories260K.bin --tokenizer $(SHARED_MODELS)/tok512.bin -o $@
+
+$(BUILD)/models/stories260K-q4_0.gguf: $(BUILD)/models/stories260K.gguf
+	$(BUILD)/slm quantize $< -o $@ --type q4_0
+
+demo: deps all $(BUILD)/models/stories260K-q4_0.gguf
+	$(BUILD)/slm generate -m $(BUILD)/models/stories260K-q4_0.gguf -p "Once upon a time" -n 200 \
+	  --temp 0.8 --top-k 40 --top-p 0.9 --repeat-penalty 1.1 --seed 42
 
 # ---- optimized build -------------------------------------------------------
 $(BUILD)/opt/%.o: %.c
