@@ -105,7 +105,9 @@ fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZERS))
 	  $(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=tests/fuzz/crashers/ \
 	    build/fuzz/new-$$f tests/fuzz/corpus/$$f || exit 1; done
 
-test: test-c
+# other parts of the project add their test targets to EXTRA_TESTS
+-include wasm/wasm.mk
+test: test-c $(EXTRA_TESTS)
 
 clean:
 	rm -rf $(BUILD)
