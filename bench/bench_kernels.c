@@ -1,0 +1,219 @@
+// Kernel benchmark: Q4_0 matrix products of slm360-base's shapes, per backend.
+//
+// Build (after `make build/libslm.a`) and run:
+//   cc -O2 -std=c11 -ffp-contract=off -D_POSIX_C_SOURCE=200809L -Isrc bench/bench_kernels.c
+//      build/libslm.a -lm -lpthread -o build/bench_kernels
+//   build/bench_kernels [backend...]
+//
+// Reports medians of several runs. Mat-vec weights rotate through copies
+// larger than the last-level cache, so the GB/s are from memory, as when
+// decoding. The token figure runs one slm360-base token's 113 products
+// (16 layers of q, k, v, o, gate, up, down, then the 32000-row head) on
+// distinct weights, ~70 MB, on one thread and on two (rows split in halves).
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/kernels.h"
+#include "mathx.h"
+
+#define ROTATE_BYTES (96u << 20)  // beyond the 32 MB L3
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void *xmalloc(size_t bytes) {
+    void *p = malloc(bytes);
+    if (!p) { fprintf(stderr, "out of memory\n"); exit(1); }
+    return p;
+}
+
+static uint64_t rng = 88172645463325252ull;
+static uint32_t rand_u32(void) {  // xorshift64
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (uint32_t)(rng >> 32);
+}
+
+static size_t q4_bytes(int m, int n) { return (size_t)m * (n / SLM_QK) * sizeof(slm_block_q4_0); }
+
+static slm_block_q4_0 *rand_q4_0(int m, int n) {
+    slm_block_q4_0 *w = xmalloc(q4_bytes(m, n));
+    for (size_t b = 0; b < (size_t)m * (n / SLM_QK); b++) {
+        w[b].d = slm_f32_to_f16(0.001f + 0.02f * (float)(rand_u32() >> 8) / 16777216.0f);
+        for (int i = 0; i < SLM_QK / 2; i++) w[b].qs[i] = (uint8_t)rand_u32();
+    }
+    return w;
+}
+
+static slm_acts *rand_acts(const slm_kernels *k, int T, int n) {
+    slm_acts *a = xmalloc(sizeof *a);
+    float *x = xmalloc((size_t)T * n * sizeof *x);
+    for (size_t i = 0; i < (size_t)T * n; i++) x[i] = (float)(int)(rand_u32() % 2001 - 1000) / 500.0f;
+    a->q = xmalloc((size_t)T * n);
+    a->d = xmalloc((size_t)T * (n / SLM_QK) * sizeof(float));
+    a->g = xmalloc((size_t)T * (n / 4) * sizeof(int32_t));
+    k->quantize_acts(x, T, n, a);
+    free(x);
+    return a;
+}
+
+static void free_acts(slm_acts *a) {
+    free(a->q), free(a->d), free(a->g), free(a);
+}
+
+// One (m, n) Q4_0 product with T tokens: median ms over reps, weights rotating.
+static double time_matmul(const slm_kernels *k, int m, int n, int T, int reps) {
+    int copies = T == 1 ? (int)(ROTATE_BYTES / q4_bytes(m, n)) + 1 : 1;
+    slm_block_q4_0 **w = xmalloc(copies * sizeof *w);
+    for (int c = 0; c < copies; c++) w[c] = rand_q4_0(m, n);
+    slm_acts *a = rand_acts(k, T, n);
+    float *y = xmalloc((size_t)T * m * sizeof *y);
+    double *ms = xmalloc(reps * sizeof *ms);
+    k->matmul_q4_0(w[0], a, 0, m, y, m);  // warm up
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_ms();
+        k->matmul_q4_0(w[(r + 1) % copies], a, 0, m, y, m);
+        ms[r] = now_ms() - t0;
+    }
+    double med = median(ms, reps);
+    for (int c = 0; c < copies; c++) free(w[c]);
+    free(w), free(y), free(ms);
+    free_acts(a);
+    return med;
+}
+
+// ---- one slm360-base token -----------------------------------------------------
+
+#define LAYERS 16
+static const int layer_shapes[7][2] = {{768, 768}, {256, 768}, {256, 768}, {768, 768},
+                                       {2048, 768}, {2048, 768}, {768, 2048}};  // q k v o gate up down
+enum { N_MATS = LAYERS * 7 + 1 };
+
+typedef struct {
+    const slm_kernels *k;
+    slm_block_q4_0 *w[N_MATS];
+    int m[N_MATS], n[N_MATS];
+    slm_acts *a768, *a2048;
+    float *y;
+} token;
+
+static void token_init(token *tk, const slm_kernels *k) {
+    tk->k = k;
+    for (int i = 0; i < N_MATS; i++) {
+        tk->m[i] = i < LAYERS * 7 ? layer_shapes[i % 7][0] : 32000;
+        tk->n[i] = i < LAYERS * 7 ? layer_shapes[i % 7][1] : 768;
+        tk->w[i] = rand_q4_0(tk->m[i], tk->n[i]);
+    }
+    tk->a768 = rand_acts(k, 1, 768);
+    tk->a2048 = rand_acts(k, 1, 2048);
+    tk->y = xmalloc(32000 * sizeof(float));
+}
+
+static void token_free(token *tk) {
+    for (int i = 0; i < N_MATS; i++) free(tk->w[i]);
+    free_acts(tk->a768), free_acts(tk->a2048), free(tk->y);
+}
+
+// Matrix i, rows of share `part` of `parts`.
+static void token_matmul(const token *tk, int i, int part, int parts) {
+    int m = tk->m[i], r0 = m * part / parts, r1 = m * (part + 1) / parts;
+    tk->k->matmul_q4_0(tk->w[i], tk->n[i] == 768 ? tk->a768 : tk->a2048, r0, r1, tk->y, m);
+}
+
+// The second thread: spins until the main thread posts matrix i, does its half.
+typedef struct {
+    const token *tk;
+    atomic_int next;  // matrix to do; -2 at first, -1 = quit
+    atomic_int done;  // 1 + the last matrix it finished
+} helper;
+
+static void *helper_main(void *arg) {
+    helper *h = arg;
+    for (int last = -2;;) {
+        int i;
+        while ((i = atomic_load(&h->next)) == last) {}
+        if (i == -1) return NULL;
+        token_matmul(h->tk, i, 1, 2);
+        last = i;
+        atomic_store(&h->done, i + 1);
+    }
+}
+
+static double time_token(const token *tk, helper *h) {
+    double t0 = now_ms();
+    for (int i = 0; i < N_MATS; i++) {
+        if (!h) {
+            token_matmul(tk, i, 0, 1);
+            continue;
+        }
+        atomic_store(&h->next, i);
+        token_matmul(tk, i, 0, 2);
+        while (atomic_load(&h->done) != i + 1) {}
+    }
+    return now_ms() - t0;
+}
+
+static void bench_token(const slm_kernels *k, int reps) {
+    token tk;
+    token_init(&tk, k);
+    size_t bytes = 0;
+    for (int i = 0; i < N_MATS; i++) bytes += q4_bytes(tk.m[i], tk.n[i]);
+    double *ms = xmalloc(reps * sizeof *ms);
+    for (int threads = 1; threads <= 2; threads++) {
+        helper h = {.tk = &tk};
+        atomic_init(&h.next, -2);
+        atomic_init(&h.done, 0);
+        pthread_t th;
+        if (threads == 2) pthread_create(&th, NULL, helper_main, &h);
+        time_token(&tk, threads == 2 ? &h : NULL);  // warm up
+        for (int r = 0; r < reps; r++) ms[r] = time_token(&tk, threads == 2 ? &h : NULL);
+        if (threads == 2) {
+            atomic_store(&h.next, -1);
+            pthread_join(th, NULL);
+        }
+        double med = median(ms, reps);
+        printf("  token (113 products, %.1f MB), %d thread%s: %8.3f ms  %6.2f GB/s\n", bytes / 1e6, threads,
+               threads > 1 ? "s" : " ", med, bytes / med / 1e6);
+    }
+    free(ms);
+    token_free(&tk);
+}
+
+int main(int argc, char **argv) {
+    static const char *const all[] = {"scalar", "avx2", "neon", "wasm"};
+    const char *const *names = argc > 1 ? (const char *const *)argv + 1 : all;
+    int count = argc > 1 ? argc - 1 : (int)(sizeof all / sizeof all[0]);
+    static const int matvecs[][2] = {{768, 768}, {2048, 768}, {768, 2048}, {32000, 768}};
+    for (int b = 0; b < count; b++) {
+        const slm_kernels *k = slm_kernels_by_name(names[b]);
+        if (!k) continue;
+        int slow = !strcmp(k->name, "scalar");
+        printf("%s\n", k->name);
+        for (size_t s = 0; s < sizeof matvecs / sizeof matvecs[0]; s++) {
+            int m = matvecs[s][0], n = matvecs[s][1];
+            double ms = time_matmul(k, m, n, 1, slow ? 5 : 21);
+            printf("  q4_0 %5d x %4d, T=1:   %8.3f ms  %6.2f GB/s\n", m, n, ms, q4_bytes(m, n) / ms / 1e6);
+        }
+        double ms = time_matmul(k, 2048, 768, 128, slow ? 3 : 11);
+        printf("  q4_0  2048 x  768, T=128: %8.3f ms  %6.2f GB/s  %6.1f GMAC/s\n", ms, q4_bytes(2048, 768) / ms / 1e6,
+               2048.0 * 768 * 128 / ms / 1e6);
+        bench_token(k, slow ? 3 : 15);
+    }
+    return 0;
+}

@@ -1,0 +1,379 @@
+// NEON kernels (aarch64): the same bits as scalar.c.
+//
+// The eight lanes of kernels.h live in two float32x4 registers, lanes 0..3 and
+// 4..7; elements past the last multiple of 8 are added in scalar code to the
+// stored lanes. Multiplies and adds stay separate instructions (vmlaq may
+// fuse on aarch64; the build passes -ffp-contract=off so a*b+c is not fused).
+// Quantized dot products use vdotq_s32 where the CPU has it (armv8.2-a
+// +dotprod), else widening multiplies and pairwise adds: both give the exact
+// group-of-4 integer sums.
+#if defined(__aarch64__)
+
+#include <arm_neon.h>
+#include <math.h>
+
+#include "../mathx.h"
+#include "kernels.h"
+
+// ---- lane sums ---------------------------------------------------------------
+
+// ((l0+l4) + (l2+l6)) + ((l1+l5) + (l3+l7)) of lanes lo = l0..l3, hi = l4..l7
+static inline float lanes_combine(float32x4_t lo, float32x4_t hi) {
+    float32x4_t s = vaddq_f32(lo, hi);                              // l0+l4, l1+l5, l2+l6, l3+l7
+    float32x2_t t = vadd_f32(vget_low_f32(s), vget_high_f32(s));   // (l0+l4)+(l2+l6), (l1+l5)+(l3+l7)
+    return vget_lane_f32(t, 0) + vget_lane_f32(t, 1);
+}
+
+// Lanes (lo, hi) plus the scalar tail a[i]*b[i] for i in [i0, n), combined.
+static inline float lanes_finish_dot(float32x4_t lo, float32x4_t hi, const float *a, const float *b, int i0, int n) {
+    float l[8];
+    vst1q_f32(l, lo);
+    vst1q_f32(l + 4, hi);
+    for (int i = i0; i < n; i++) l[i % 8] = l[i % 8] + a[i] * b[i];
+    return slm_lanes_combine(l);
+}
+
+static float dot(const float *a, const float *b, int n) {
+    float32x4_t lo = vdupq_n_f32(0.0f), hi = lo;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        lo = vaddq_f32(lo, vmulq_f32(vld1q_f32(a + i), vld1q_f32(b + i)));
+        hi = vaddq_f32(hi, vmulq_f32(vld1q_f32(a + i + 4), vld1q_f32(b + i + 4)));
+    }
+    return lanes_finish_dot(lo, hi, a, b, i, n);
+}
+
+// ---- activation quantization -------------------------------------------------
+
+static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
+    int nb = n / SLM_QK;
+    for (size_t blk = 0; blk < (size_t)T * nb; blk++) {
+        const float *xb = x + blk * SLM_QK;
+        float32x4_t v[8];
+        for (int k = 0; k < 8; k++) v[k] = vld1q_f32(xb + 4 * k);
+        float32x4_t m = vabsq_f32(v[0]);
+        for (int k = 1; k < 8; k++) m = vmaxq_f32(m, vabsq_f32(v[k]));
+        float amax = vmaxvq_f32(m);
+        float d = amax / 127.0f;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        // vcvtn: round to nearest, ties to even, as nearbyintf in the default mode
+        int16x8_t h[4];
+        for (int k = 0; k < 4; k++)
+            h[k] = vcombine_s16(vqmovn_s32(vcvtnq_s32_f32(vmulq_n_f32(v[2 * k], id))),
+                                vqmovn_s32(vcvtnq_s32_f32(vmulq_n_f32(v[2 * k + 1], id))));
+        int8x16_t q0 = vcombine_s8(vqmovn_s16(h[0]), vqmovn_s16(h[1]));
+        int8x16_t q1 = vcombine_s8(vqmovn_s16(h[2]), vqmovn_s16(h[3]));
+        vst1q_s8(a->q + blk * SLM_QK, q0);
+        vst1q_s8(a->q + blk * SLM_QK + 16, q1);
+        vst1q_s32(a->g + blk * SLM_QK / 4, vpaddlq_s16(vpaddlq_s8(q0)));
+        vst1q_s32(a->g + blk * SLM_QK / 4 + 4, vpaddlq_s16(vpaddlq_s8(q1)));
+        a->d[blk] = d;
+    }
+    a->T = T;
+    a->n = n;
+}
+
+// ---- quantized matrix products -----------------------------------------------
+
+// Exact group-of-4 sums of w*a over 16 bytes: lane j = sum of bytes 4j..4j+3.
+static inline int32x4_t dot16(int8x16_t w, int8x16_t a) {
+#ifdef __ARM_FEATURE_DOTPROD
+    return vdotq_s32(vdupq_n_s32(0), w, a);
+#else
+    // products fit int16 (|w*a| <= 128*127), and so do pairs of them
+    int16x8_t pairs = vpaddq_s16(vmull_s8(vget_low_s8(w), vget_low_s8(a)), vmull_high_s8(w, a));
+    return vpaddlq_s16(pairs);
+#endif
+}
+
+// A block's 32 weights as signed bytes: lo = elements 0..15, hi = 16..31.
+static inline void block_weights(const void *blk, int q8, int8x16_t *lo, int8x16_t *hi) {
+    if (q8) {
+        const slm_block_q8_0 *b = blk;
+        *lo = vld1q_s8(b->qs);
+        *hi = vld1q_s8(b->qs + 16);
+    } else {
+        const slm_block_q4_0 *b = blk;
+        uint8x16_t qs = vld1q_u8(b->qs);
+        const int8x16_t eight = vdupq_n_s8(8);
+        *lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(qs, vdupq_n_u8(15))), eight);
+        *hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(qs, 4)), eight);
+    }
+}
+
+// f32 of 4 fp16 scales (the hardware conversion is exact).
+static inline float32x4_t f16x4_to_f32(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3) {
+    uint16_t h[4] = {h0, h1, h2, h3};
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(h)));
+}
+
+// Y[t][r..r+3] for token t: 4 rows (blocks rows[i]) against activations a.
+// Lanes: row i's 8 lanes are lo[i] (0..3) and hi[i] (4..7).
+static inline __attribute__((always_inline)) void
+rows4_token(const uint8_t *const rows[4], size_t bb, const slm_acts *a, int t, int q8, float out[4]) {
+    int n = a->n, nb = n / SLM_QK;
+    const int8_t *q = a->q + (size_t)t * n;
+    const float *ad = a->d + (size_t)t * nb;
+    float32x4_t lo[4], hi[4];
+    for (int i = 0; i < 4; i++) lo[i] = hi[i] = vdupq_n_f32(0.0f);
+    for (int b = 0; b < nb; b++) {
+        int8x16_t a0 = vld1q_s8(q + b * SLM_QK), a1 = vld1q_s8(q + b * SLM_QK + 16);
+        const uint8_t *blk[4];
+        for (int i = 0; i < 4; i++) blk[i] = rows[i] + b * bb;
+        float32x4_t s = vmulq_n_f32(f16x4_to_f32(*(const uint16_t *)blk[0], *(const uint16_t *)blk[1],
+                                                 *(const uint16_t *)blk[2], *(const uint16_t *)blk[3]),
+                                    ad[b]);
+#define ROW(i)                                                                           \
+        {                                                                                \
+            int8x16_t w0, w1;                                                            \
+            block_weights(blk[i], q8, &w0, &w1);                                         \
+            float32x4_t p0 = vcvtq_f32_s32(dot16(w0, a0)), p1 = vcvtq_f32_s32(dot16(w1, a1)); \
+            lo[i] = vaddq_f32(lo[i], vmulq_laneq_f32(p0, s, i));                         \
+            hi[i] = vaddq_f32(hi[i], vmulq_laneq_f32(p1, s, i));                         \
+        }
+        ROW(0) ROW(1) ROW(2) ROW(3)
+#undef ROW
+    }
+    for (int i = 0; i < 4; i++) out[i] = lanes_combine(lo[i], hi[i]);
+}
+
+// Rows in groups of 4 (each activation block loaded once for 4 rows); every
+// token reuses the group's weights from cache.
+static inline __attribute__((always_inline)) void
+matmul_quant(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy, int q8) {
+    size_t bb = q8 ? sizeof(slm_block_q8_0) : sizeof(slm_block_q4_0);
+    size_t row_bytes = (size_t)(a->n / SLM_QK) * bb;
+    for (int r = r0; r < r1; r += 4) {
+        const uint8_t *rows[4];
+        for (int i = 0; i < 4; i++)  // past r1, repeat the last row (its results are dropped)
+            rows[i] = (const uint8_t *)W + (size_t)(r + i < r1 ? r + i : r1 - 1) * row_bytes;
+        for (int t = 0; t < a->T; t++) {
+            float out[4];
+            rows4_token(rows, bb, a, t, q8, out);
+            for (int i = 0; i < 4 && r + i < r1; i++) Y[(size_t)t * ldy + r + i] = out[i];
+        }
+    }
+}
+
+static void matmul_q4_0(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
+    matmul_quant(W, a, r0, r1, Y, ldy, 0);
+}
+
+static void matmul_q8_0(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
+    matmul_quant(W, a, r0, r1, Y, ldy, 1);
+}
+
+// ---- float matrix products ---------------------------------------------------
+
+static inline float32x4_t load_w4(const void *W, size_t i, int f16) {
+    if (f16) return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16((const uint16_t *)W + i)));
+    return vld1q_f32((const float *)W + i);
+}
+
+static inline float w_at(const void *W, size_t i, int f16) {
+    return f16 ? slm_f16_to_f32(((const uint16_t *)W)[i]) : ((const float *)W)[i];
+}
+
+// Lanes (lo, hi) plus the scalar tail k..n-1 of the row at offset row times x, combined.
+static inline float float_finish(float32x4_t lo, float32x4_t hi, const void *W, size_t row, const float *x, int k,
+                                 int n, int f16) {
+    float l[8];
+    vst1q_f32(l, lo);
+    vst1q_f32(l + 4, hi);
+    for (int j = k; j < n; j++) l[j % 8] = l[j % 8] + w_at(W, row + j, f16) * x[j];
+    return slm_lanes_combine(l);
+}
+
+// out[i] = row i (offset row[i] into W) . x, for 4 rows.
+static inline __attribute__((always_inline)) void
+float_rows4(const void *W, const size_t row[4], const float *x, int n, float out[4], int f16) {
+    float32x4_t lo[4], hi[4];
+    for (int i = 0; i < 4; i++) lo[i] = hi[i] = vdupq_n_f32(0.0f);
+    int k = 0;
+    for (; k + 8 <= n; k += 8) {
+        float32x4_t x0 = vld1q_f32(x + k), x1 = vld1q_f32(x + k + 4);
+        for (int i = 0; i < 4; i++) {
+            lo[i] = vaddq_f32(lo[i], vmulq_f32(load_w4(W, row[i] + k, f16), x0));
+            hi[i] = vaddq_f32(hi[i], vmulq_f32(load_w4(W, row[i] + k + 4, f16), x1));
+        }
+    }
+    for (int i = 0; i < 4; i++) out[i] = float_finish(lo[i], hi[i], W, row[i], x, k, n, f16);
+}
+
+static inline __attribute__((always_inline)) void
+matmul_float(const void *W, const float *X, int T, int n, int r0, int r1, float *Y, int ldy, int f16) {
+    for (int r = r0; r < r1; r += 4) {
+        size_t row[4];
+        for (int i = 0; i < 4; i++) row[i] = (size_t)(r + i < r1 ? r + i : r1 - 1) * n;
+        for (int t = 0; t < T; t++) {
+            float out[4];
+            float_rows4(W, row, X + (size_t)t * n, n, out, f16);
+            for (int i = 0; i < 4 && r + i < r1; i++) Y[(size_t)t * ldy + r + i] = out[i];
+        }
+    }
+}
+
+static void matmul_f32(const float *W, const float *X, int T, int n, int r0, int r1, float *Y, int ldy) {
+    matmul_float(W, X, T, n, r0, r1, Y, ldy, 0);
+}
+
+static void matmul_f16(const uint16_t *W, const float *X, int T, int n, int r0, int r1, float *Y, int ldy) {
+    matmul_float(W, X, T, n, r0, r1, Y, ldy, 1);
+}
+
+// ---- elementwise -------------------------------------------------------------
+
+static void axpy(float a, const float *x, float *y, int n) {
+    int i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vmulq_n_f32(vld1q_f32(x + i), a)));
+    for (; i < n; i++) y[i] = y[i] + a * x[i];
+}
+
+static void add(float *y, const float *x, int n) {
+    int i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vld1q_f32(x + i)));
+    for (; i < n; i++) y[i] = y[i] + x[i];
+}
+
+static void rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
+    float r = 1.0f / sqrtf(dot(x, x, n) / (float)n + eps);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(out + i, vmulq_f32(vmulq_n_f32(vld1q_f32(x + i), r), vld1q_f32(w + i)));
+    for (; i < n; i++) out[i] = (x[i] * r) * w[i];
+}
+
+// slm_expf, step for step (mathx.h); the clamps are selects, so NaN passes
+// through as in the scalar code.
+static inline float32x4_t expf4(float32x4_t x) {
+    const float32x4_t lo = vdupq_n_f32(SLM_EXP_LO), hi = vdupq_n_f32(SLM_EXP_HI);
+    x = vbslq_f32(vcltq_f32(x, lo), lo, x);
+    x = vbslq_f32(vcgtq_f32(x, hi), hi, x);
+    const float32x4_t magic = vdupq_n_f32(SLM_ROUND_MAGIC);
+    float32x4_t k = vsubq_f32(vaddq_f32(vmulq_n_f32(x, SLM_LOG2E), magic), magic);
+    float32x4_t r = vsubq_f32(x, vmulq_n_f32(k, SLM_LN2_HI));
+    r = vsubq_f32(r, vmulq_n_f32(k, SLM_LN2_LO));
+    float32x4_t p = vdupq_n_f32(SLM_EXP_P0);
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SLM_EXP_P1));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SLM_EXP_P2));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SLM_EXP_P3));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SLM_EXP_P4));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SLM_EXP_P5));
+    float32x4_t y = vaddq_f32(vaddq_f32(vmulq_f32(p, vmulq_f32(r, r)), r), vdupq_n_f32(1.0f));
+    int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(k), vdupq_n_s32(127)), 23);
+    return vmulq_f32(y, vreinterpretq_f32_s32(e));
+}
+
+// The maximum's sign of zero may differ from the scalar scan's when +0 and -0
+// tie, which cannot change any x - m that slm_expf sees (both give r = +0).
+static void softmax(float *x, int n) {
+    float32x4_t mv = vdupq_n_f32(x[0]);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) mv = vmaxq_f32(mv, vld1q_f32(x + i));
+    float m = vmaxvq_f32(mv);
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+
+    float32x4_t mb = vdupq_n_f32(m), lo = vdupq_n_f32(0.0f), hi = lo;
+    for (i = 0; i + 8 <= n; i += 8) {
+        float32x4_t e0 = expf4(vsubq_f32(vld1q_f32(x + i), mb)), e1 = expf4(vsubq_f32(vld1q_f32(x + i + 4), mb));
+        vst1q_f32(x + i, e0);
+        vst1q_f32(x + i + 4, e1);
+        lo = vaddq_f32(lo, e0);
+        hi = vaddq_f32(hi, e1);
+    }
+    float l[8];
+    vst1q_f32(l, lo);
+    vst1q_f32(l + 4, hi);
+    for (int j = i; j < n; j++) {
+        x[j] = slm_expf(x[j] - m);
+        l[j % 8] = l[j % 8] + x[j];
+    }
+    float inv = 1.0f / slm_lanes_combine(l);
+    for (i = 0; i + 4 <= n; i += 4) vst1q_f32(x + i, vmulq_n_f32(vld1q_f32(x + i), inv));
+    for (; i < n; i++) x[i] = x[i] * inv;
+}
+
+static void swiglu(float *out, const float *gate, const float *up, int n) {
+    const float32x4_t one = vdupq_n_f32(1.0f);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        float32x4_t g = vld1q_f32(gate + i);
+        float32x4_t silu = vdivq_f32(g, vaddq_f32(one, expf4(vnegq_f32(g))));
+        vst1q_f32(out + i, vmulq_f32(silu, vld1q_f32(up + i)));
+    }
+    for (; i < n; i++) out[i] = slm_siluf(gate[i]) * up[i];
+}
+
+// vld2q splits four pairs into x0 (even) and x1 (odd) registers.
+static void rope(float *x, int n_heads, int head_dim, const float *cos, const float *sin) {
+    int half = head_dim / 2;
+    for (int h = 0; h < n_heads; h++) {
+        float *v = x + (size_t)h * head_dim;
+        int i = 0;
+        for (; i + 4 <= half; i += 4) {
+            float32x4x2_t p = vld2q_f32(v + 2 * i), out;
+            float32x4_t c = vld1q_f32(cos + i), s = vld1q_f32(sin + i);
+            out.val[0] = vsubq_f32(vmulq_f32(p.val[0], c), vmulq_f32(p.val[1], s));
+            out.val[1] = vaddq_f32(vmulq_f32(p.val[0], s), vmulq_f32(p.val[1], c));
+            vst2q_f32(v + 2 * i, out);
+        }
+        for (; i < half; i++) {
+            float x0 = v[2 * i], x1 = v[2 * i + 1], c = cos[i], s = sin[i];
+            v[2 * i] = x0 * c - x1 * s;
+            v[2 * i + 1] = x0 * s + x1 * c;
+        }
+    }
+}
+
+// ---- row dequantization ------------------------------------------------------
+
+// 16 int8 values times d, into out[0..15].
+static inline void store_scaled_i8(float *out, int8x16_t q, float d) {
+    int16x8_t lo = vmovl_s8(vget_low_s8(q)), hi = vmovl_high_s8(q);
+    vst1q_f32(out, vmulq_n_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(lo))), d));
+    vst1q_f32(out + 4, vmulq_n_f32(vcvtq_f32_s32(vmovl_high_s16(lo)), d));
+    vst1q_f32(out + 8, vmulq_n_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(hi))), d));
+    vst1q_f32(out + 12, vmulq_n_f32(vcvtq_f32_s32(vmovl_high_s16(hi)), d));
+}
+
+static void row_quant(const void *W, int row, int n, float *out, int q8) {
+    size_t bb = q8 ? sizeof(slm_block_q8_0) : sizeof(slm_block_q4_0);
+    const uint8_t *blk = (const uint8_t *)W + (size_t)row * (n / SLM_QK) * bb;
+    for (int b = 0; b < n / SLM_QK; b++, blk += bb) {
+        int8x16_t lo, hi;
+        block_weights(blk, q8, &lo, &hi);
+        float d = slm_f16_to_f32(*(const uint16_t *)blk);
+        store_scaled_i8(out + b * SLM_QK, lo, d);
+        store_scaled_i8(out + b * SLM_QK + 16, hi, d);
+    }
+}
+
+static void row_q4_0(const void *W, int row, int n, float *out) { row_quant(W, row, n, out, 0); }
+static void row_q8_0(const void *W, int row, int n, float *out) { row_quant(W, row, n, out, 1); }
+
+static void row_f16(const uint16_t *W, int row, int n, float *out) {
+    const uint16_t *w = W + (size_t)row * n;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(out + i, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(w + i))));
+    for (; i < n; i++) out[i] = slm_f16_to_f32(w[i]);
+}
+
+const slm_kernels slm_kernels_neon = {
+    .name = "neon",
+    .quantize_acts = quantize_acts,
+    .matmul_q4_0 = matmul_q4_0,
+    .matmul_q8_0 = matmul_q8_0,
+    .matmul_f32 = matmul_f32,
+    .matmul_f16 = matmul_f16,
+    .dot = dot,
+    .axpy = axpy,
+    .add = add,
+    .rmsnorm = rmsnorm,
+    .softmax = softmax,
+    .swiglu = swiglu,
+    .rope = rope,
+    .row_q4_0 = row_q4_0,
+    .row_q8_0 = row_q8_0,
+    .row_f16 = row_f16,
+};
+
+#endif

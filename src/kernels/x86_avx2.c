@@ -1,0 +1,555 @@
+// AVX2 kernels: the same bits as scalar.c, eight lanes at a time.
+//
+// A ymm register of accumulators is exactly the eight lanes of kernels.h:
+// element i of a row lands in lane i%8, each lane adds in increasing i, and
+// the lanes are combined in the contract's order at the end. Elements past
+// the last multiple of 8 are added in scalar code to the stored lanes.
+// No FMA instruction is used (this file is built with -mfma only because the
+// flag set is shared); every a*b+c is a multiply, then an add.
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+#include <math.h>
+
+#include "../mathx.h"
+#include "kernels.h"
+
+// ---- lane sums ---------------------------------------------------------------
+
+// ((l0+l4) + (l2+l6)) + ((l1+l5) + (l3+l7))
+static inline float lanes_combine(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));  // l0+l4, l1+l5, l2+l6, l3+l7
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));                                           // (l0+l4)+(l2+l6), (l1+l5)+(l3+l7)
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+// Lanes v plus the scalar tail terms a[i]*b[i] for i in [i0, n), then combined.
+static inline float lanes_finish_dot(__m256 v, const float *a, const float *b, int i0, int n) {
+    float l[8];
+    _mm256_storeu_ps(l, v);
+    for (int i = i0; i < n; i++) l[i % 8] = l[i % 8] + a[i] * b[i];
+    return slm_lanes_combine(l);
+}
+
+static float dot(const float *a, const float *b, int n) {
+    __m256 acc = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    return lanes_finish_dot(acc, a, b, i, n);
+}
+
+// ---- activation quantization -------------------------------------------------
+
+static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    const __m256i unzip = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    int nb = n / SLM_QK;
+    for (size_t blk = 0; blk < (size_t)T * nb; blk++) {
+        const float *xb = x + blk * SLM_QK;
+        __m256 v0 = _mm256_loadu_ps(xb), v1 = _mm256_loadu_ps(xb + 8);
+        __m256 v2 = _mm256_loadu_ps(xb + 16), v3 = _mm256_loadu_ps(xb + 24);
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                                 _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        float amax = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+        float d = amax / 127.0f;
+        __m256 id = _mm256_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
+        // round to nearest even (the default MXCSR mode, as nearbyintf uses)
+        __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, id)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, id));
+        __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, id)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, id));
+        // the packs work per 128-bit half; the permute puts the 32 bytes back in order
+        __m256i q = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+        q = _mm256_permutevar8x32_epi32(q, unzip);
+        _mm256_storeu_si256((__m256i *)(a->q + blk * SLM_QK), q);
+        _mm256_storeu_si256((__m256i *)(a->g + blk * SLM_QK / 4),
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q), ones16));
+        a->d[blk] = d;
+    }
+    a->T = T;
+    a->n = n;
+}
+
+// ---- quantized matrix products -----------------------------------------------
+//
+// Rows go in groups of 4 and tokens in pairs: 8 accumulators of 8 lanes, each
+// unpacked weight block used for 2 tokens and each activation block for 4
+// rows. A panel holds 4 rows x KC blocks of weights unpacked once (to bytes
+// ready for maddubs, scales as f32) and is reused by every token.
+//
+// The exact integer p of each lane (kernels.h) comes from maddubs, which
+// multiplies unsigned by signed bytes and adds pairs into int16 (no
+// saturation here: |p| <= 2*128*127), then madd with ones adds those pairs:
+//   Q4_0: maddubs(nibble 0..15, a) - 8*g, with g = the group sums in slm_acts;
+//   Q8_0: maddubs(|w|, a with w's sign) (|-128| is 128 as unsigned: exact).
+
+#define KC 32  // blocks per panel
+#define TC 32  // tokens per pass; their accumulators wait on the stack between panels
+
+typedef struct {
+    __m256i u[KC][4];  // Q4_0: nibbles; Q8_0: |w|                 [block][row]
+    __m256i w[KC][4];  // Q8_0 only: w, whose signs go onto a
+    float d[KC][4];    // weight scales
+} panel;
+
+static inline __m128 f16x4_to_f32(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3) {
+    return _mm_cvtph_ps(_mm_setr_epi16((short)h0, (short)h1, (short)h2, (short)h3, 0, 0, 0, 0));
+}
+
+// The 32 nibbles of a Q4_0 block as bytes in element order: bytes 0..15 are
+// qs & 15 (elements 0..15), bytes 16..31 are qs >> 4 (elements 16..31).
+static inline __m256i q4_unpack(const uint8_t *qs) {
+    __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    return _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(15));
+}
+
+static void panel_q4_0(panel *p, const slm_block_q4_0 *const rows[4], int b0, int nblk) {
+    for (int b = 0; b < nblk; b++) {
+        for (int i = 0; i < 4; i++) p->u[b][i] = q4_unpack(rows[i][b0 + b].qs);
+        _mm_store_ps(p->d[b], f16x4_to_f32(rows[0][b0 + b].d, rows[1][b0 + b].d, rows[2][b0 + b].d, rows[3][b0 + b].d));
+    }
+}
+
+static void panel_q8_0(panel *p, const slm_block_q8_0 *const rows[4], int b0, int nblk) {
+    for (int b = 0; b < nblk; b++) {
+        for (int i = 0; i < 4; i++) {
+            __m256i w = _mm256_loadu_si256((const __m256i *)rows[i][b0 + b].qs);
+            p->u[b][i] = _mm256_abs_epi8(w);
+            p->w[b][i] = w;
+        }
+        _mm_store_ps(p->d[b], f16x4_to_f32(rows[0][b0 + b].d, rows[1][b0 + b].d, rows[2][b0 + b].d, rows[3][b0 + b].d));
+    }
+}
+
+// p of a Q4_0 block (w: nibbles 0..15) with activations q (8*g = g8).
+static inline __m256i q4_dot(__m256i w, __m256i q, __m256i g8) {
+    return _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(w, q), _mm256_set1_epi16(1)), g8);
+}
+
+// p of a Q8_0 block (w, and |w| as unsigned) with activations q.
+static inline __m256i q8_dot(__m256i w_abs, __m256i w, __m256i q) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(q, w)), _mm256_set1_epi16(1));
+}
+
+// p for row i of panel block b.
+static inline __m256i block_dot(const panel *p, int b, int i, int q8, __m256i q, __m256i g8) {
+    return q8 ? q8_dot(p->u[b][i], p->w[b][i], q) : q4_dot(p->u[b][i], q, g8);
+}
+
+// lane = lane + (float)p * s
+static inline __m256 lanes_add(__m256 acc, __m256i p, const float *s) {
+    return _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(s)));
+}
+
+// Token t's activation block b: the int8 values, and 8*g for Q4_0.
+static inline void act_block(const slm_acts *a, int t, int b, int q8, __m256i *q, __m256i *g8) {
+    size_t at = (size_t)t * a->n + (size_t)b * SLM_QK;
+    *q = _mm256_loadu_si256((const __m256i *)(a->q + at));
+    *g8 = q8 ? _mm256_setzero_si256() : _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(a->g + at / 4)), 3);
+}
+
+// Scales s = (weight scale) * (activation scale) of panel blocks [0, nblk)
+// for token t, s[b][i] for row i, computed ahead so that the block loop only
+// broadcasts them from memory.
+static inline void panel_scales(const panel *p, int nblk, const slm_acts *a, int t, int b0, float s[][4]) {
+    const float *ad = a->d + (size_t)t * (a->n / SLM_QK) + b0;
+    for (int b = 0; b < nblk; b++) _mm_storeu_ps(s[b], _mm_mul_ps(_mm_load_ps(p->d[b]), _mm_set1_ps(ad[b])));
+}
+
+// Accumulates panel blocks [0, nblk) (activation blocks b0..) of 4 rows into
+// acc[i] (row i) for token t.
+static inline __attribute__((always_inline)) void
+panel_token(const panel *p, int nblk, const slm_acts *a, int t, int b0, int q8, __m256 acc[4]) {
+    float s[KC][4];
+    panel_scales(p, nblk, a, t, b0, s);
+    __m256 c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3];
+    for (int b = 0; b < nblk; b++) {
+        __m256i q, g8;
+        act_block(a, t, b0 + b, q8, &q, &g8);
+        c0 = lanes_add(c0, block_dot(p, b, 0, q8, q, g8), &s[b][0]);
+        c1 = lanes_add(c1, block_dot(p, b, 1, q8, q, g8), &s[b][1]);
+        c2 = lanes_add(c2, block_dot(p, b, 2, q8, q, g8), &s[b][2]);
+        c3 = lanes_add(c3, block_dot(p, b, 3, q8, q, g8), &s[b][3]);
+    }
+    acc[0] = c0, acc[1] = c1, acc[2] = c2, acc[3] = c3;
+}
+
+// The same for tokens t and t+1 into acc and acc_next.
+static inline __attribute__((always_inline)) void
+panel_token_pair(const panel *p, int nblk, const slm_acts *a, int t, int b0, int q8, __m256 acc[4], __m256 acc_next[4]) {
+    float s[KC][4], se[KC][4];
+    panel_scales(p, nblk, a, t, b0, s);
+    panel_scales(p, nblk, a, t + 1, b0, se);
+    __m256 c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3];
+    __m256 e0 = acc_next[0], e1 = acc_next[1], e2 = acc_next[2], e3 = acc_next[3];
+    for (int b = 0; b < nblk; b++) {
+        __m256i q, g8, qe, g8e;
+        act_block(a, t, b0 + b, q8, &q, &g8);
+        act_block(a, t + 1, b0 + b, q8, &qe, &g8e);
+        c0 = lanes_add(c0, block_dot(p, b, 0, q8, q, g8), &s[b][0]);
+        e0 = lanes_add(e0, block_dot(p, b, 0, q8, qe, g8e), &se[b][0]);
+        c1 = lanes_add(c1, block_dot(p, b, 1, q8, q, g8), &s[b][1]);
+        e1 = lanes_add(e1, block_dot(p, b, 1, q8, qe, g8e), &se[b][1]);
+        c2 = lanes_add(c2, block_dot(p, b, 2, q8, q, g8), &s[b][2]);
+        e2 = lanes_add(e2, block_dot(p, b, 2, q8, qe, g8e), &se[b][2]);
+        c3 = lanes_add(c3, block_dot(p, b, 3, q8, q, g8), &s[b][3]);
+        e3 = lanes_add(e3, block_dot(p, b, 3, q8, qe, g8e), &se[b][3]);
+    }
+    acc[0] = c0, acc[1] = c1, acc[2] = c2, acc[3] = c3;
+    acc_next[0] = e0, acc_next[1] = e1, acc_next[2] = e2, acc_next[3] = e3;
+}
+
+// ---- T = 1: one pass over the weights, straight from memory ----
+
+// Weight scale times activation scale for blocks [0, cnt) (cnt <= 8) of a row
+// whose blocks lie block_bytes apart (the fp16 scale first in each).
+static inline __m256 row_scales(const uint8_t *blk, size_t block_bytes, const float *ad, int cnt) {
+    if (cnt == 8) {
+        __m128i h = _mm_setr_epi16(*(const short *)blk, *(const short *)(blk + block_bytes),
+                                   *(const short *)(blk + 2 * block_bytes), *(const short *)(blk + 3 * block_bytes),
+                                   *(const short *)(blk + 4 * block_bytes), *(const short *)(blk + 5 * block_bytes),
+                                   *(const short *)(blk + 6 * block_bytes), *(const short *)(blk + 7 * block_bytes));
+        return _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_loadu_ps(ad));
+    }
+    short h[8] = {0};
+    float d[8] = {0};
+    for (int k = 0; k < cnt; k++) h[k] = *(const short *)(blk + k * block_bytes), d[k] = ad[k];
+    return _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h)), _mm256_loadu_ps(d));
+}
+
+// y[r] for rows [r0, r1), 4 rows per pass sharing each activation block; the
+// scales of 8 blocks at a time are converted together.
+static inline __attribute__((always_inline)) void
+matvec_quant(const void *W, const slm_acts *a, int r0, int r1, float *y, int q8) {
+    int nb = a->n / SLM_QK;
+    size_t bb = q8 ? sizeof(slm_block_q8_0) : sizeof(slm_block_q4_0);
+    for (int r = r0; r < r1; r += 4) {
+        const uint8_t *rows[4];
+        for (int i = 0; i < 4; i++) rows[i] = (const uint8_t *)W + (size_t)(r + i < r1 ? r + i : r1 - 1) * nb * bb;
+        __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+        for (int b0 = 0; b0 < nb; b0 += 8) {
+            int cnt = nb - b0 < 8 ? nb - b0 : 8;
+            float s[4][8];
+            for (int i = 0; i < 4; i++) _mm256_storeu_ps(s[i], row_scales(rows[i] + b0 * bb, bb, a->d + b0, cnt));
+            // Prefetch the next 4 rows, which follow these in memory, in step
+            // with this pass (an address, not a pointer: it may pass the end).
+            uintptr_t next = (uintptr_t)rows[0] + 4 * nb * bb + 4 * b0 * bb;
+            for (size_t off = 0; off < 4 * 8 * bb; off += 64) _mm_prefetch((const char *)(next + off), _MM_HINT_T0);
+            for (int k = 0; k < cnt; k++) {
+                size_t b = (size_t)(b0 + k), off = b * bb + 2;
+                __m256i q, g8;
+                act_block(a, 0, (int)b, q8, &q, &g8);
+                if (q8) {
+                    __m256i w0 = _mm256_loadu_si256((const __m256i *)(rows[0] + off));
+                    __m256i w1 = _mm256_loadu_si256((const __m256i *)(rows[1] + off));
+                    __m256i w2 = _mm256_loadu_si256((const __m256i *)(rows[2] + off));
+                    __m256i w3 = _mm256_loadu_si256((const __m256i *)(rows[3] + off));
+                    c0 = lanes_add(c0, q8_dot(_mm256_abs_epi8(w0), w0, q), &s[0][k]);
+                    c1 = lanes_add(c1, q8_dot(_mm256_abs_epi8(w1), w1, q), &s[1][k]);
+                    c2 = lanes_add(c2, q8_dot(_mm256_abs_epi8(w2), w2, q), &s[2][k]);
+                    c3 = lanes_add(c3, q8_dot(_mm256_abs_epi8(w3), w3, q), &s[3][k]);
+                } else {
+                    c0 = lanes_add(c0, q4_dot(q4_unpack(rows[0] + off), q, g8), &s[0][k]);
+                    c1 = lanes_add(c1, q4_dot(q4_unpack(rows[1] + off), q, g8), &s[1][k]);
+                    c2 = lanes_add(c2, q4_dot(q4_unpack(rows[2] + off), q, g8), &s[2][k]);
+                    c3 = lanes_add(c3, q4_dot(q4_unpack(rows[3] + off), q, g8), &s[3][k]);
+                }
+            }
+        }
+        __m256 c[4] = {c0, c1, c2, c3};
+        for (int i = 0; i < 4 && r + i < r1; i++) y[r + i] = lanes_combine(c[i]);
+    }
+}
+
+// ---- T > 1 ----
+
+// Y rows [r0, r1) for either quantized type.
+static inline __attribute__((always_inline)) void
+matmul_quant(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy, int q8) {
+    int nb = a->n / SLM_QK;
+    size_t row_bytes = (size_t)nb * (q8 ? sizeof(slm_block_q8_0) : sizeof(slm_block_q4_0));
+    panel p;
+    __m256 accs[TC][4];  // [token][row]
+    for (int r = r0; r < r1; r += 4) {
+        const void *rows[4];
+        for (int i = 0; i < 4; i++)  // past r1, repeat the last row (its results are dropped)
+            rows[i] = (const char *)W + (size_t)(r + i < r1 ? r + i : r1 - 1) * row_bytes;
+        for (int t0 = 0; t0 < a->T; t0 += TC) {
+            int nt = a->T - t0 < TC ? a->T - t0 : TC;
+            for (int t = 0; t < nt; t++)
+                for (int i = 0; i < 4; i++) accs[t][i] = _mm256_setzero_ps();
+            for (int b0 = 0; b0 < nb; b0 += KC) {
+                int nblk = nb - b0 < KC ? nb - b0 : KC;
+                if (q8) panel_q8_0(&p, (const slm_block_q8_0 *const *)rows, b0, nblk);
+                else panel_q4_0(&p, (const slm_block_q4_0 *const *)rows, b0, nblk);
+                int t = 0;
+                for (; t + 2 <= nt; t += 2) panel_token_pair(&p, nblk, a, t0 + t, b0, q8, accs[t], accs[t + 1]);
+                if (t < nt) panel_token(&p, nblk, a, t0 + t, b0, q8, accs[t]);
+            }
+            for (int t = 0; t < nt; t++)
+                for (int i = 0; i < 4 && r + i < r1; i++)
+                    Y[(size_t)(t0 + t) * ldy + r + i] = lanes_combine(accs[t][i]);
+        }
+    }
+}
+
+static void matmul_q4_0(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
+    if (a->T == 1) matvec_quant(W, a, r0, r1, Y, 0);
+    else matmul_quant(W, a, r0, r1, Y, ldy, 0);
+}
+
+static void matmul_q8_0(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
+    if (a->T == 1) matvec_quant(W, a, r0, r1, Y, 1);
+    else matmul_quant(W, a, r0, r1, Y, ldy, 1);
+}
+
+// ---- float matrix products ---------------------------------------------------
+//
+// 4 rows x 2 tokens per pass, like the quantized ones; f16 weights are widened
+// with F16C (exact).
+
+static inline __m256 load_w8(const void *W, size_t i, int f16) {
+    if (f16) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)W + i)));
+    return _mm256_loadu_ps((const float *)W + i);
+}
+
+static inline float w_at(const void *W, size_t i, int f16) {
+    return f16 ? slm_f16_to_f32(((const uint16_t *)W)[i]) : ((const float *)W)[i];
+}
+
+// acc = acc + w*x for the 8 weights at W[i..] (row offset i)
+static inline __m256 mul_add_w8(__m256 acc, const void *W, size_t i, __m256 x, int f16) {
+    return _mm256_add_ps(acc, _mm256_mul_ps(load_w8(W, i, f16), x));
+}
+
+// Lanes acc plus the scalar tail k..n-1 of row (offset row into W) times x, combined.
+static inline float float_finish(__m256 acc, const void *W, size_t row, const float *x, int k, int n, int f16) {
+    float l[8];
+    _mm256_storeu_ps(l, acc);
+    for (int j = k; j < n; j++) l[j % 8] = l[j % 8] + w_at(W, row + j, f16) * x[j];
+    return slm_lanes_combine(l);
+}
+
+// out[i][u] = row i (offset row[i] into W) . x_u, for x0 and, if two, x1.
+static inline __attribute__((always_inline)) void
+float_tile(const void *W, const size_t row[4], const float *x0, const float *x1, int two, int n, float out[4][2], int f16) {
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, e0 = c0, e1 = c0, e2 = c0, e3 = c0;
+    int k = 0;
+    for (; k + 8 <= n; k += 8) {
+        __m256 xv0 = _mm256_loadu_ps(x0 + k);
+        c0 = mul_add_w8(c0, W, row[0] + k, xv0, f16);
+        c1 = mul_add_w8(c1, W, row[1] + k, xv0, f16);
+        c2 = mul_add_w8(c2, W, row[2] + k, xv0, f16);
+        c3 = mul_add_w8(c3, W, row[3] + k, xv0, f16);
+        if (two) {
+            __m256 xv1 = _mm256_loadu_ps(x1 + k);
+            e0 = mul_add_w8(e0, W, row[0] + k, xv1, f16);
+            e1 = mul_add_w8(e1, W, row[1] + k, xv1, f16);
+            e2 = mul_add_w8(e2, W, row[2] + k, xv1, f16);
+            e3 = mul_add_w8(e3, W, row[3] + k, xv1, f16);
+        }
+    }
+    out[0][0] = float_finish(c0, W, row[0], x0, k, n, f16);
+    out[1][0] = float_finish(c1, W, row[1], x0, k, n, f16);
+    out[2][0] = float_finish(c2, W, row[2], x0, k, n, f16);
+    out[3][0] = float_finish(c3, W, row[3], x0, k, n, f16);
+    if (two) {
+        out[0][1] = float_finish(e0, W, row[0], x1, k, n, f16);
+        out[1][1] = float_finish(e1, W, row[1], x1, k, n, f16);
+        out[2][1] = float_finish(e2, W, row[2], x1, k, n, f16);
+        out[3][1] = float_finish(e3, W, row[3], x1, k, n, f16);
+    }
+}
+
+static inline __attribute__((always_inline)) void
+matmul_float(const void *W, const float *X, int T, int n, int r0, int r1, float *Y, int ldy, int f16) {
+    for (int r = r0; r < r1; r += 4) {
+        size_t row[4];
+        for (int i = 0; i < 4; i++) row[i] = (size_t)(r + i < r1 ? r + i : r1 - 1) * n;
+        for (int t = 0; t < T; t += 2) {
+            int ntok = T - t >= 2 ? 2 : 1;
+            float out[4][2];
+            const float *x0 = X + (size_t)t * n;
+            if (ntok == 2) float_tile(W, row, x0, x0 + n, 1, n, out, f16);
+            else float_tile(W, row, x0, x0, 0, n, out, f16);
+            for (int i = 0; i < 4 && r + i < r1; i++)
+                for (int u = 0; u < ntok; u++) Y[(size_t)(t + u) * ldy + r + i] = out[i][u];
+        }
+    }
+}
+
+static void matmul_f32(const float *W, const float *X, int T, int n, int r0, int r1, float *Y, int ldy) {
+    matmul_float(W, X, T, n, r0, r1, Y, ldy, 0);
+}
+
+static void matmul_f16(const uint16_t *W, const float *X, int T, int n, int r0, int r1, float *Y, int ldy) {
+    matmul_float(W, X, T, n, r0, r1, Y, ldy, 1);
+}
+
+// ---- elementwise -------------------------------------------------------------
+
+static void axpy(float a, const float *x, float *y, int n) {
+    __m256 av = _mm256_set1_ps(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(av, _mm256_loadu_ps(x + i))));
+    for (; i < n; i++) y[i] = y[i] + a * x[i];
+}
+
+static void add(float *y, const float *x, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(x + i)));
+    for (; i < n; i++) y[i] = y[i] + x[i];
+}
+
+static void rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
+    float r = 1.0f / sqrtf(dot(x, x, n) / (float)n + eps);
+    __m256 rv = _mm256_set1_ps(r);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), rv), _mm256_loadu_ps(w + i)));
+    for (; i < n; i++) out[i] = (x[i] * r) * w[i];
+}
+
+// slm_expf, step for step (mathx.h). max_ps(LO, x) is "LO > x ? LO : x",
+// exactly the scalar clamp, NaN included.
+static inline __m256 expf8(__m256 x) {
+    x = _mm256_max_ps(_mm256_set1_ps(SLM_EXP_LO), x);
+    x = _mm256_min_ps(_mm256_set1_ps(SLM_EXP_HI), x);
+    const __m256 magic = _mm256_set1_ps(SLM_ROUND_MAGIC);
+    __m256 k = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(SLM_LOG2E)), magic), magic);
+    __m256 r = _mm256_sub_ps(x, _mm256_mul_ps(k, _mm256_set1_ps(SLM_LN2_HI)));
+    r = _mm256_sub_ps(r, _mm256_mul_ps(k, _mm256_set1_ps(SLM_LN2_LO)));
+    __m256 p = _mm256_set1_ps(SLM_EXP_P0);
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SLM_EXP_P1));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SLM_EXP_P2));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SLM_EXP_P3));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SLM_EXP_P4));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SLM_EXP_P5));
+    __m256 y = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(p, _mm256_mul_ps(r, r)), r), _mm256_set1_ps(1.0f));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(k), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+// The maximum's sign of zero may differ from the scalar scan's when +0 and -0
+// tie, which cannot change any x - m that slm_expf sees (both give r = +0).
+static void softmax(float *x, int n) {
+    __m256 mv = _mm256_set1_ps(x[0]);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(x + i));
+    float l[8];
+    _mm256_storeu_ps(l, mv);
+    float m = l[0];
+    for (int j = 1; j < 8; j++) m = l[j] > m ? l[j] : m;
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+
+    __m256 mb = _mm256_set1_ps(m), sum = _mm256_setzero_ps();
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 e = expf8(_mm256_sub_ps(_mm256_loadu_ps(x + i), mb));
+        _mm256_storeu_ps(x + i, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    _mm256_storeu_ps(l, sum);
+    for (int j = i; j < n; j++) {
+        x[j] = slm_expf(x[j] - m);
+        l[j % 8] = l[j % 8] + x[j];
+    }
+    float inv = 1.0f / slm_lanes_combine(l);
+    __m256 iv = _mm256_set1_ps(inv);
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), iv));
+    for (; i < n; i++) x[i] = x[i] * inv;
+}
+
+static void swiglu(float *out, const float *gate, const float *up, int n) {
+    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, expf8(_mm256_xor_ps(g, sign))));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; i++) out[i] = slm_siluf(gate[i]) * up[i];
+}
+
+// Four pairs per register: with v = (x0, x1, ...) and its pair-swap (x1, x0, ...),
+// addsub(v*c, swap*s) = (x0*c - x1*s, x1*c + x0*s); the odd sum is the
+// scalar's x0*s + x1*c, since addition commutes exactly.
+static void rope(float *x, int n_heads, int head_dim, const float *cos, const float *sin) {
+    int half = head_dim / 2;
+    for (int h = 0; h < n_heads; h++) {
+        float *v = x + (size_t)h * head_dim;
+        int i = 0;
+        for (; i + 4 <= half; i += 4) {
+            __m128 c4 = _mm_loadu_ps(cos + i), s4 = _mm_loadu_ps(sin + i);
+            __m256 c = _mm256_set_m128(_mm_unpackhi_ps(c4, c4), _mm_unpacklo_ps(c4, c4));
+            __m256 s = _mm256_set_m128(_mm_unpackhi_ps(s4, s4), _mm_unpacklo_ps(s4, s4));
+            __m256 xv = _mm256_loadu_ps(v + 2 * i);
+            __m256 sw = _mm256_permute_ps(xv, 0xb1);
+            _mm256_storeu_ps(v + 2 * i, _mm256_addsub_ps(_mm256_mul_ps(xv, c), _mm256_mul_ps(sw, s)));
+        }
+        for (; i < half; i++) {
+            float x0 = v[2 * i], x1 = v[2 * i + 1], c = cos[i], s = sin[i];
+            v[2 * i] = x0 * c - x1 * s;
+            v[2 * i + 1] = x0 * s + x1 * c;
+        }
+    }
+}
+
+// ---- row dequantization ------------------------------------------------------
+
+// 32 int8 values times d, into out[0..31].
+static inline void store_scaled_i8(float *out, __m256i q, float d) {
+    __m256 dv = _mm256_set1_ps(d);
+    __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+    _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo)), dv));
+    _mm256_storeu_ps(out + 8, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8))), dv));
+    _mm256_storeu_ps(out + 16, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi)), dv));
+    _mm256_storeu_ps(out + 24, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))), dv));
+}
+
+static void row_q4_0(const void *W, int row, int n, float *out) {
+    const slm_block_q4_0 *blk = (const slm_block_q4_0 *)W + (size_t)row * (n / SLM_QK);
+    const __m128i low4 = _mm_set1_epi8(15), eight = _mm_set1_epi8(8);
+    for (int b = 0; b < n / SLM_QK; b++) {
+        __m128i qs = _mm_loadu_si128((const __m128i *)blk[b].qs);
+        __m128i lo = _mm_sub_epi8(_mm_and_si128(qs, low4), eight);
+        __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(qs, 4), low4), eight);
+        store_scaled_i8(out + b * SLM_QK, _mm256_set_m128i(hi, lo), slm_f16_to_f32(blk[b].d));
+    }
+}
+
+static void row_q8_0(const void *W, int row, int n, float *out) {
+    const slm_block_q8_0 *blk = (const slm_block_q8_0 *)W + (size_t)row * (n / SLM_QK);
+    for (int b = 0; b < n / SLM_QK; b++)
+        store_scaled_i8(out + b * SLM_QK, _mm256_loadu_si256((const __m256i *)blk[b].qs), slm_f16_to_f32(blk[b].d));
+}
+
+static void row_f16(const uint16_t *W, int row, int n, float *out) {
+    const uint16_t *w = W + (size_t)row * n;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i))));
+    for (; i < n; i++) out[i] = slm_f16_to_f32(w[i]);
+}
+
+const slm_kernels slm_kernels_avx2 = {
+    .name = "avx2",
+    .quantize_acts = quantize_acts,
+    .matmul_q4_0 = matmul_q4_0,
+    .matmul_q8_0 = matmul_q8_0,
+    .matmul_f32 = matmul_f32,
+    .matmul_f16 = matmul_f16,
+    .dot = dot,
+    .axpy = axpy,
+    .add = add,
+    .rmsnorm = rmsnorm,
+    .softmax = softmax,
+    .swiglu = swiglu,
+    .rope = rope,
+    .row_q4_0 = row_q4_0,
+    .row_q8_0 = row_q8_0,
+    .row_f16 = row_f16,
+};
+
+#endif
