@@ -37,7 +37,7 @@ static int read_ids(const char *line, const char *key, int32_t *ids) {
 static int load_case(const char *shared, int i, golden_case *c) {
     char path[600], line[8192];
     snprintf(c->name, sizeof c->name, "case%02d", i);
-    snprintf(path, sizeof path, "%s/golden/stories260k/%s.txt", shared, c->name);
+    snprintf(path, sizeof path, "%s/golden/stories260k/case%02d.txt", shared, i);
     FILE *f = fopen(path, "r");
     if (!f) return -1;
     c->n_prompt = c->n_greedy = -1;
@@ -48,7 +48,7 @@ static int load_case(const char *shared, int i, golden_case *c) {
     fclose(f);
     if (c->n_prompt <= 0 || c->n_greedy < 1) return -1;
     int n = c->n_fed = c->n_prompt + c->n_greedy - 1;
-    snprintf(path, sizeof path, "%s/golden/stories260k/%s.logits.f32", shared, c->name);
+    snprintf(path, sizeof path, "%s/golden/stories260k/case%02d.logits.f32", shared, i);
     f = fopen(path, "rb");
     if (!f) return -1;
     c->logits = malloc((size_t)n * VOCAB * sizeof(float));
