@@ -42,6 +42,6 @@ dist/slm360.wasm: dist/slm360.js
 dist/slm360-threads.wasm dist/slm360-threads.worker.js: dist/slm360-threads.js
 
 test-js: wasm $(BUILD)/slm
-	node --test tests/js/
+	node --test --test-reporter=spec tests/js/
 
 EXTRA_TESTS += test-js

@@ -1,0 +1,392 @@
+// The worker side of slm360: one wasm engine instance, one model, requests
+// served one at a time in arrival order. The entry points (worker.js in a
+// browser, worker-node.js in Node) give it a message port and the little that
+// differs between the two: how to get the wasm bytes and how to read a file.
+//
+// Protocol. In: {id, type, ...args} for a request, {type: 'abort', id}.
+// Out: {id, type: 'event', event} while it runs (progress, tokens), then
+// {id, type: 'result', value} or {id, type: 'error', code, message}.
+import { readGgufHeader } from './gguf-header.js';
+
+const PREFILL_SLICE = 64;        // prompt tokens fed between two abort checks
+const READ_SLICE = 4 << 20;      // bytes per file read, straight into wasm memory
+const PROGRESS_STEP = 1 << 20;   // bytes between two progress events
+
+const BUILDS = {
+  simd: { glue: () => import('../dist/slm360.js'), wasm: new URL('../dist/slm360.wasm', import.meta.url) },
+  threads: { glue: () => import('../dist/slm360-threads.js'), wasm: new URL('../dist/slm360-threads.wasm', import.meta.url) },
+};
+
+/** An error for the caller: `code` is one of the engine's status names. */
+export class EngineError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+// Back to the event loop (so abort messages get through) without the 4 ms
+// clamp nested timers get in browsers.
+const tick = globalThis.setImmediate
+  ? () => new Promise((r) => setImmediate(r))
+  : (() => {
+      const ch = new MessageChannel(), waiting = [];
+      ch.port1.onmessage = () => waiting.shift()();
+      return () => new Promise((r) => { waiting.push(r); ch.port2.postMessage(0); });
+    })();
+
+/**
+ * A source of model bytes: its size if known, the next chunk (null at the
+ * end), optionally a read straight into a destination, and a way to stop.
+ * @typedef {{ size?: number, next(): Promise<Uint8Array|null>, readInto?(dest: Uint8Array): Promise<number>, close(): void }} Source
+ */
+
+/**
+ * Serves requests from `port` until the worker is terminated.
+ * @param {{ post(msg: object, transfer?: Transferable[]): void, listen(fn: (msg: any) => void): void }} port
+ * @param {{ compile(url: URL): Promise<WebAssembly.Module>, openFile?(path: string): Promise<Source> }} env
+ */
+export function serve(port, env) {
+  let M = null;                 // the emscripten module
+  let model = 0, ctx = 0;       // engine pointers
+  const queue = [], controllers = new Map();
+  let busy = false;
+
+  port.listen((msg) => {
+    if (msg.type === 'abort') return controllers.get(msg.id)?.abort();
+    controllers.set(msg.id, new AbortController());
+    queue.push(msg);
+    if (!busy) pump();
+  });
+
+  async function pump() {
+    busy = true;
+    while (queue.length) {
+      const req = queue.shift(), signal = controllers.get(req.id).signal;
+      const emit = (event) => port.post({ id: req.id, type: 'event', event });
+      try {
+        if (signal.aborted) throw aborted();
+        if (!Object.hasOwn(handlers, req.type)) throw new EngineError('INVALID_ARG', `unknown request '${req.type}'`);
+        port.post({ id: req.id, type: 'result', value: await handlers[req.type](req, signal, emit) });
+      } catch (e) {
+        // a trap is a bug in the engine: say so rather than blame the input
+        const code = signal.aborted ? 'ABORTED' : e.code ?? (e instanceof WebAssembly.RuntimeError ? 'INTERNAL' : 'INVALID_ARG');
+        port.post({ id: req.id, type: 'error', code, message: signal.aborted ? 'aborted' : e.message });
+      }
+      controllers.delete(req.id);
+    }
+    busy = false;
+  }
+
+  // ---- engine calls ----------------------------------------------------------
+
+  const aborted = () => new EngineError('ABORTED', 'aborted');
+  const engineError = () => new EngineError(cstr(M._api_error_name()), cstr(M._api_error_message()));
+  // (slice: TextDecoder refuses views of the threads build's shared memory)
+  const decode = (p, n) => fromUtf8.decode(M.HEAPU8.slice(p, p + n));
+  const cstr = (p) => decode(p, M.HEAPU8.indexOf(0, p) - p);
+  const needModel = () => {
+    if (!ctx) throw new EngineError('INVALID_ARG', 'no model is loaded');
+  };
+
+  /** Copies bytes, a string (UTF-8, NUL-terminated) or an Int32Array into wasm memory; free it with M._free. */
+  function put(value) {
+    const bytes = typeof value === 'string' ? utf8.encode(value) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    const p = M._malloc(bytes.length + 1);
+    if (!p) throw new EngineError('OUT_OF_MEMORY', 'out of memory');
+    M.HEAPU8.set(bytes, p);
+    M.HEAPU8[p + bytes.length] = 0;
+    return p;
+  }
+
+  async function start(build, threads) {
+    const { glue, wasm } = BUILDS[build];
+    const [factory, module] = await Promise.all([glue().then((g) => g.default), env.compile(wasm)]);
+    return factory({
+      pthreadPoolSize: threads - 1,
+      instantiateWasm(imports, done) {
+        WebAssembly.instantiate(module, imports).then((instance) => done(instance, module));
+        return {};
+      },
+      // our "main" wasm thread is a worker, where waiting on a lock is fine
+      printErr: (s) => s.startsWith('Blocking on the main thread') || console.error(s),
+    });
+  }
+
+  // ---- loading ------------------------------------------------------------------
+
+  async function open(src, signal) {
+    const fromStream = (body, size) => {
+      const reader = body.getReader();
+      signal.addEventListener('abort', () => reader.cancel().catch(() => {}));
+      return {
+        size,
+        async next() {
+          const { done, value } = await reader.read().catch((e) => {
+            throw signal.aborted ? aborted() : new EngineError('IO', `reading the model: ${e.message}`);
+          });
+          if (done) return null;
+          if (value instanceof Uint8Array) return value;
+          if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+          if (value instanceof ArrayBuffer) return new Uint8Array(value);
+          throw new EngineError('INVALID_ARG', 'the stream gave a chunk that is not bytes');
+        },
+        close: () => reader.cancel().catch(() => {}),
+      };
+    };
+    switch (src.kind) {
+      case 'url': {
+        const r = await fetch(src.url, { signal }).catch((e) => {
+          throw signal.aborted ? aborted() : new EngineError('IO', `${src.url}: ${e.message}`);
+        });
+        if (!r.ok) throw new EngineError('IO', `${src.url}: HTTP ${r.status} ${r.statusText}`);
+        // a compressed response's Content-Length is not the file size
+        const len = r.headers.get('content-encoding') ? 0 : Number(r.headers.get('content-length'));
+        return fromStream(r.body, len > 0 ? len : undefined);
+      }
+      case 'blob': return fromStream(src.blob.stream(), src.blob.size);
+      case 'stream': return fromStream(src.stream, src.size);
+      case 'path':
+        if (env.openFile) return env.openFile(src.path);
+    }
+    throw new EngineError('INVALID_ARG', `cannot read a model from a ${src.kind}`);
+  }
+
+  // Streams the file into one malloc'd block: the header first (to learn the
+  // size), then every chunk straight to its place. Returns the model pointer.
+  async function readModel(src, signal, emit) {
+    let posted = 0;
+    const progress = (loaded, total) => {
+      if (loaded - posted < PROGRESS_STEP && loaded !== total) return;
+      posted = loaded;
+      emit({ loaded, total, phase: 'read' });
+    };
+    const bad = (msg) => new EngineError('BAD_MODEL', msg);
+    if (src.size === 0) throw bad('the file is empty');
+    // the header: read until it parses, trying again each time the bytes double
+    let head = new Uint8Array(0), header = null, chunks = [], have = 0, tryAt = 1;
+    while (!header) {
+      if (signal.aborted) throw aborted();
+      const chunk = await src.next();
+      if (signal.aborted) throw aborted();
+      if (chunk) {
+        chunks.push(chunk);
+        have += chunk.length;
+        progress(have, src.size);
+      }
+      if (have >= tryAt || !chunk) {
+        head = concat(head, chunks);
+        chunks = [];
+        header = readGgufHeader(head, src.size);
+        tryAt = 2 * have;
+      }
+      if (!header && !chunk) throw bad(have ? `truncated: the file ends inside its header, at byte ${have}` : 'the file is empty');
+    }
+    const total = src.size ?? header.fileSize;
+    if (total < header.fileSize)
+      throw bad(`truncated: the header describes ${header.fileSize} bytes, the file has ${total}`);
+    const ptr = M._malloc(total);
+    if (!ptr) throw new EngineError('OUT_OF_MEMORY', `out of memory for a model of ${total} bytes`);
+    try {
+      let off = Math.min(have, total);
+      M.HEAPU8.set(head.subarray(0, off), ptr);
+      head = null;
+      while (off < total) {
+        if (signal.aborted) throw aborted();
+        let n;
+        if (src.readInto) {
+          n = await src.readInto(M.HEAPU8.subarray(ptr + off, ptr + Math.min(total, off + READ_SLICE)));
+        } else {
+          const chunk = await src.next();
+          n = chunk ? Math.min(chunk.length, total - off) : 0;
+          if (n) M.HEAPU8.set(chunk.subarray(0, n), ptr + off);
+        }
+        if (signal.aborted) throw aborted();
+        if (!n) throw bad(`truncated: the file ends at byte ${off}, its header describes ${total}`);
+        off += n;
+        progress(off, total);
+      }
+    } catch (e) {
+      M._free(ptr);
+      throw e;
+    }
+    emit({ loaded: total, total, phase: 'init' });
+    const m = M._api_model_load(ptr, total);   // owns ptr from here, also on failure
+    if (!m) throw engineError();
+    return { m, header, total };
+  }
+
+  // ---- requests -------------------------------------------------------------------
+
+  /** One entry per request type: (request, abort signal, emit event) -> result. */
+  const handlers = {
+    async load({ source, build, threads, ctx: nCtx }, signal, emit) {
+      if (model) throw new EngineError('INVALID_ARG', 'this worker already holds a model');
+      const engine = M ? Promise.resolve(M) : start(build, threads);   // compiles while the first bytes arrive
+      engine.catch(() => {});
+      const src = await open(source, signal);
+      try {
+        M = await engine;
+        const { m, header, total } = await readModel(src, signal, emit);
+        const c = M._api_context_new(m, nCtx, threads);
+        if (!c) {
+          const e = engineError();
+          M._api_model_free(m);
+          throw e;
+        }
+        model = m;
+        ctx = c;
+        const tensorTypes = {};
+        for (const t of header.tensors) tensorTypes[t.type] = (tensorTypes[t.type] ?? 0) + t.bytes;
+        const info = JSON.parse(cstr(M._api_info_json(model, ctx)));
+        emit({ loaded: total, total, phase: 'ready' });
+        return { ...info, fileBytes: total, tensorTypes, build, threads };
+      } finally {
+        src.close();
+      }
+    },
+
+    async generate({ prompt, options: o }, signal, emit) {
+      needModel();
+      const ids = typeof prompt === 'string' ? tokenize(prompt, true) : Int32Array.from(prompt);
+      const p = put(ids);
+      const g = M._api_gen_new(model, ctx, p, ids.length, o.maxTokens, o.temperature, o.topK, o.topP, o.minP,
+        o.repeatPenalty, o.repeatLastN, o.seed);
+      M._free(p);
+      if (!g) throw engineError();
+      const stops = o.stop.filter((s) => s.length);
+      let pending = '', generated = 0, prefillMs = 0, decodeMs = 0;
+      const stats = () => {
+        const msPerToken = generated > 1 ? decodeMs / (generated - 1) : 0;
+        return { promptTokens: ids.length, generatedTokens: generated, prefillMs, msPerToken,
+          tokensPerSecond: msPerToken ? 1000 / msPerToken : 0 };
+      };
+      // text that might be the start of a stop string waits for the next token
+      const release = (text) => {
+        pending += text;
+        let cut = -1;
+        for (const s of stops) {
+          const i = pending.indexOf(s);
+          if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+        }
+        if (cut >= 0) return { out: pending.slice(0, cut), stop: true };
+        let keep = 0;
+        for (const s of stops)
+          for (let k = Math.min(s.length - 1, pending.length); k > keep; k--)
+            if (s.startsWith(pending.slice(pending.length - k))) { keep = k; break; }
+        const out = pending.slice(0, pending.length - keep);
+        pending = pending.slice(pending.length - keep);
+        return { out, stop: false };
+      };
+      try {
+        for (let left = ids.length; left > 0;) {
+          const t = performance.now();
+          left = M._api_gen_prefill(g, PREFILL_SLICE);
+          prefillMs += performance.now() - t;
+          if (left < 0) throw engineError();
+          if (left) {
+            await tick();
+            if (signal.aborted) throw aborted();
+          }
+        }
+        for (;;) {
+          await tick();
+          if (signal.aborted) throw aborted();
+          const t = performance.now();
+          const id = M._api_gen_next(g);
+          decodeMs += performance.now() - t;
+          if (id === -1) throw engineError();
+          if (id < 0) {
+            const end = release(M._api_gen_flush(g) ? text(g) : '');
+            const why = { [-2]: 'eos', [-3]: 'length', [-4]: 'context' }[id];
+            return { text: end.out + (end.stop ? '' : pending), id: -1, done: true, stats: { ...stats(), stopReason: end.stop ? 'stop' : why } };
+          }
+          generated++;
+          const { out, stop } = release(text(g));
+          if (stop) return { text: out, id, done: true, stats: { ...stats(), stopReason: 'stop' } };
+          emit({ text: out, id, done: false, stats: stats() });
+        }
+      } finally {
+        M._api_gen_free(g);
+      }
+    },
+
+    async score({ context, choices }) {
+      needModel();
+      const ptrs = [put(context), ...choices.map(put)];
+      const table = put(Int32Array.from(ptrs.slice(1)));
+      const out = M._malloc(8 * choices.length);
+      try {
+        if (!out) throw new EngineError('OUT_OF_MEMORY', 'out of memory');
+        if (M._api_score(ctx, ptrs[0], table, choices.length, out) < 0) throw engineError();
+        return Array.from(M.HEAPF64.subarray(out / 8, out / 8 + choices.length));
+      } finally {
+        for (const p of [...ptrs, table, out]) M._free(p);
+      }
+    },
+
+    async tokenize({ text: s, bos }) {
+      needModel();
+      return Array.from(tokenize(s, bos));
+    },
+
+    async detokenize({ ids }) {
+      needModel();
+      const p = put(Int32Array.from(ids));
+      try {
+        for (let cap = 4 * ids.length + 16; ;) {
+          const out = M._malloc(cap);
+          if (!out) throw new EngineError('OUT_OF_MEMORY', 'out of memory');
+          const n = M._api_detokenize(model, p, ids.length, out, cap);
+          const s = n <= cap && n >= 0 ? decode(out, n) : null;
+          M._free(out);
+          if (n < 0) throw engineError();
+          if (s !== null) return s;
+          cap = n;
+        }
+      } finally {
+        M._free(p);
+      }
+    },
+
+    async dispose() {
+      if (ctx) M._api_context_free(ctx);
+      if (model) M._api_model_free(model);
+      ctx = model = 0;
+    },
+  };
+
+  function tokenize(s, bos) {
+    const bytes = utf8.encode(s), p = put(bytes), len = bytes.length;
+    try {
+      for (let max = len + 8; ;) {
+        const ids = M._malloc(4 * max);
+        if (!ids) throw new EngineError('OUT_OF_MEMORY', 'out of memory');
+        const n = M._api_tokenize(model, p, len, bos ? 1 : 0, ids, max);
+        const out = n >= 0 && n <= max ? M.HEAP32.slice(ids / 4, ids / 4 + n) : null;
+        M._free(ids);
+        if (n < 0) throw engineError();
+        if (out) return out;
+        max = n;
+      }
+    } finally {
+      M._free(p);
+    }
+  }
+
+  const text = (g) => decode(M._api_gen_text(g), M._api_gen_text_len(g));
+}
+
+function concat(head, chunks) {
+  const out = new Uint8Array(head.length + chunks.reduce((n, c) => n + c.length, 0));
+  out.set(head);
+  let off = head.length;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}

@@ -1,0 +1,211 @@
+// The main-thread side, shared by the browser (index.js) and Node (node.js)
+// entry points: loadModel starts a worker holding the engine and returns a
+// Model that sends it requests. The worker serves them one at a time in the
+// order they were made; a signal aborts one, queued or running.
+
+/** An engine failure: `code` is BAD_MODEL, UNSUPPORTED, IO, OUT_OF_MEMORY, CONTEXT_FULL, ABORTED, INVALID_ARG, BAD_DATA or INTERNAL. */
+export class SlmError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = 'SlmError';
+    this.code = code;
+  }
+}
+
+const CHUNK = 4 << 20;     // bytes per message when streaming a buffer to the worker
+const MAX_THREADS = 16;
+
+// The engine's own defaults (slm_generate_default_params), so that the same
+// seed gives the same text as `slm generate`.
+const GENERATE_DEFAULTS = {
+  maxTokens: 128, temperature: 0.8, topK: 40, topP: 0.95, minP: 0, repeatPenalty: 1, repeatLastN: 64, seed: 42, stop: [],
+};
+
+/**
+ * How an environment runs the engine.
+ * @typedef {object} Host
+ * @property {() => WorkerPort} spawn          starts the engine's worker
+ * @property {(input: any) => {source: object, transfer?: Transferable[]} | null} source  environment-specific inputs
+ * @property {number} cores
+ * @property {boolean} threadsAllowed          shared memory available (Node, cross-origin isolated pages)
+ *
+ * @typedef {object} WorkerPort
+ * @property {(msg: object, transfer?: Transferable[]) => void} post
+ * @property {(onMessage: (msg: any) => void, onError: (e: Error) => void) => void} listen
+ * @property {() => void} terminate
+ * @property {(busy: boolean) => void} keepAlive  Node: whether the worker keeps the process alive
+ */
+
+/** @param {Host} host */
+export function createLoadModel(host) {
+  return async function loadModel(input, options = {}) {
+    const { onProgress, signal, ctx = 0 } = options;
+    let threads = options.threads ?? 'auto';
+    if (threads === 'auto') threads = Math.min(host.cores, 8);
+    if (!Number.isInteger(threads) || threads < 1) throw new SlmError('INVALID_ARG', `threads must be 'auto' or a positive integer, not ${options.threads}`);
+    if (!Number.isInteger(ctx) || ctx < 0) throw new SlmError('INVALID_ARG', `ctx must be a non-negative integer, not ${ctx}`);
+    threads = Math.min(threads, MAX_THREADS);
+    // one thread: the plain SIMD build (no atomics, no thread workers)
+    const build = threads > 1 && host.threadsAllowed ? 'threads' : 'simd';
+    if (build === 'simd') threads = 1;
+    const { source, transfer } = host.source(input) ?? commonSource(input);
+    const model = new Model(host.spawn());
+    try {
+      model.info = await model._request('load', { source, build, threads, ctx }, { signal, transfer, onEvent: onProgress });
+    } catch (e) {
+      model._close();
+      throw e;
+    }
+    return model;
+  };
+}
+
+function commonSource(input) {
+  if (typeof Blob !== 'undefined' && input instanceof Blob) return { source: { kind: 'blob', blob: input } };
+  if (input instanceof ReadableStream) return { source: { kind: 'stream', stream: input }, transfer: [input] };
+  if (input instanceof ArrayBuffer || ArrayBuffer.isView(input)) {
+    // sent in slices: the worker copies each into wasm memory as it comes
+    const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+    let off = 0;
+    const stream = new ReadableStream({
+      pull(c) {
+        if (off >= bytes.length) return c.close();
+        c.enqueue(bytes.slice(off, (off += CHUNK)));
+      },
+    });
+    return { source: { kind: 'stream', stream, size: bytes.length }, transfer: [stream] };
+  }
+  throw new SlmError('INVALID_ARG', 'a model is a URL, a file path (Node), a Blob or File, an ArrayBuffer or typed array, or a ReadableStream of bytes');
+}
+
+/** A loaded model in its worker. Make one with loadModel. */
+export class Model {
+  /** Architecture, sizes, vocabulary, tensor types, and the build and threads in use. */
+  info = null;
+  #port;
+  #pending = new Map();   // id -> {resolve, reject, onEvent}
+  #nextId = 1;
+  #closed = null;         // why the model no longer takes requests
+
+  constructor(port) {
+    this.#port = port;
+    port.listen(
+      (msg) => {
+        const p = this.#pending.get(msg.id);
+        if (!p) return;   // a request aborted here already
+        if (msg.type === 'event') return p.onEvent?.(msg.event);
+        if (msg.type === 'result') p.resolve(msg.value);
+        else p.reject(new SlmError(msg.code, msg.message));
+      },
+      (e) => this._close(new SlmError('INTERNAL', `the engine's worker failed: ${e.message}`)),
+    );
+  }
+
+  /**
+   * Sends one request; resolves with its result. Internal: use the methods.
+   * @returns {Promise<any>}
+   */
+  _request(type, args, { signal, transfer, onEvent } = {}) {
+    if (this.#closed) return Promise.reject(this.#closed);
+    if (signal?.aborted) return Promise.reject(new SlmError('ABORTED', 'aborted'));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.#port.post({ type: 'abort', id });
+        done();
+        reject(new SlmError('ABORTED', 'aborted'));
+      };
+      const done = () => {
+        this.#pending.delete(id);
+        signal?.removeEventListener('abort', onAbort);
+        if (!this.#pending.size) this.#port.keepAlive(false);
+      };
+      this.#pending.set(id, {
+        resolve: (v) => { done(); resolve(v); },
+        reject: (e) => { done(); reject(e); },
+        onEvent,
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#port.keepAlive(true);
+      this.#port.post({ id, type, ...args }, transfer);
+    });
+  }
+
+  /**
+   * Streams a continuation of `prompt` (text, BOS added; or token ids, fed as
+   * given), one event per token; the last event has `done: true` and the final
+   * statistics. The request is queued now, whether or not you iterate.
+   * @returns {AsyncIterableIterator<{text: string, id: number, done: boolean, stats: object}>}
+   */
+  generate(prompt, options = {}) {
+    const { signal, ...rest } = { ...GENERATE_DEFAULTS, ...options };
+    const invalid =
+      typeof prompt !== 'string' && !Array.isArray(prompt) && !(prompt instanceof Int32Array) ? 'the prompt is a string or an array of token ids'
+      : !Number.isSafeInteger(rest.seed) || rest.seed < 0 ? `seed ${rest.seed} is not an integer in [0, 2^53)`
+      : ['maxTokens', 'topK', 'repeatLastN'].filter((k) => !Number.isInteger(rest[k])).map((k) => `${k} ${rest[k]} is not an integer`)[0];
+    if (invalid) return (async function* () { throw new SlmError('INVALID_ARG', invalid); })();
+    if (!Array.isArray(rest.stop)) rest.stop = [rest.stop];
+    // our own controller: breaking out of the loop aborts the request too
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) stop.abort();
+    const events = [];
+    let wake = () => {}, failed = null, finished = false;
+    this._request('generate', { prompt, options: rest }, {
+      signal: stop.signal,
+      onEvent: (ev) => { events.push(ev); wake(); },
+    }).then(
+      (last) => { events.push(last); finished = true; wake(); },
+      (e) => { failed = e; wake(); },
+    ).finally(() => signal?.removeEventListener('abort', onAbort));
+    return (async function* () {
+      try {
+        for (;;) {
+          if (events.length) {
+            const ev = events.shift();
+            yield ev;
+            if (ev.done) return;
+          } else if (failed) throw failed;
+          else await new Promise((r) => (wake = r));
+        }
+      } finally {
+        if (!finished) stop.abort();
+      }
+    })();
+  }
+
+  /**
+   * Log-likelihood (natural log, summed over its tokens) of each choice as a
+   * continuation of `context`: rank multiple-choice answers.
+   * @returns {Promise<number[]>}
+   */
+  score(context, choices, { signal } = {}) {
+    return this._request('score', { context, choices }, { signal });
+  }
+
+  /** @returns {Promise<number[]>} token ids, BOS first unless `bos: false` */
+  tokenize(text, { bos = true, signal } = {}) {
+    return this._request('tokenize', { text, bos }, { signal });
+  }
+
+  /** @returns {Promise<string>} */
+  detokenize(ids, { signal } = {}) {
+    return this._request('detokenize', { ids: Array.from(ids) }, { signal });
+  }
+
+  /** Frees the model and its worker; requests still queued are aborted. */
+  async dispose() {
+    if (this.#closed) return;
+    for (const id of this.#pending.keys()) this.#port.post({ type: 'abort', id });
+    await this._request('dispose', {}).catch(() => {});
+    this._close(new SlmError('INVALID_ARG', 'the model has been disposed'));
+  }
+
+  /** Ends the worker and fails what is pending with `why`. Internal. */
+  _close(why = new SlmError('INVALID_ARG', 'the model has been disposed')) {
+    this.#closed ??= why;
+    for (const p of this.#pending.values()) p.reject(why);
+    this.#port.terminate();
+  }
+}
