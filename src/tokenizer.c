@@ -265,15 +265,30 @@ static int index_kinds(slm_vocab *v) {
     return 0;
 }
 
+static int set_add(uint64_t *set, uint32_t mask, uint64_t key) {
+    uint32_t h = hash_pair(key) & mask;
+    while (set[h] && set[h] != key) h = (h + 1) & mask;
+    if (set[h]) return 0;
+    set[h] = key;
+    return 1;
+}
+
+static uint32_t set_size(size_t n) {
+    uint32_t size = 2;
+    while (size < 2 * n) size *= 2;
+    return size;
+}
+
+// The set of adjacent characters in mergeable pieces, built in a table sized
+// for every pair, then moved to one sized for the distinct ones (a few
+// thousand for Llama's 32k pieces).
 static int index_pairs(slm_vocab *v) {
     size_t count = 0;
     for (int i = 0; i < v->n; i++)
         if (mergeable(&v->tok[i])) count += v->tok[i].len;
-    uint32_t size = 2;
-    while (size < 2 * count) size *= 2;
-    v->pairs = calloc(size, sizeof *v->pairs);
-    if (!v->pairs) return -2;
-    v->pair_mask = size - 1;
+    uint32_t size = set_size(count), distinct = 0;
+    uint64_t *all = calloc(size, sizeof *all);
+    if (!all) return -2;
     for (int i = 0; i < v->n; i++) {
         const token *t = &v->tok[i];
         const unsigned char *s = (const unsigned char *)t->text;
@@ -283,14 +298,17 @@ static int index_pairs(slm_vocab *v) {
         for (uint32_t pos = len; pos < t->len; pos += len) {
             len = char_len(s + pos, t->len - pos);
             uint32_t cur = char_key(s + pos, len);
-            uint64_t key = (uint64_t)prev << 32 | cur;
-            uint32_t h = hash_pair(key) & v->pair_mask;
-            while (v->pairs[h] && v->pairs[h] != key) h = (h + 1) & v->pair_mask;
-            v->pairs[h] = key;
+            distinct += set_add(all, size - 1, (uint64_t)prev << 32 | cur);
             prev = cur;
         }
     }
-    return 0;
+    v->pair_mask = set_size(distinct) - 1;
+    v->pairs = calloc((size_t)v->pair_mask + 1, sizeof *v->pairs);
+    if (v->pairs)
+        for (uint32_t i = 0; i < size; i++)
+            if (all[i]) set_add(v->pairs, v->pair_mask, all[i]);
+    free(all);
+    return v->pairs ? 0 : -2;
 }
 
 static int load(slm_vocab *v, const gguf_file *g, char *err, size_t errlen) {
