@@ -65,8 +65,8 @@ slm_status slm_generate(slm_context *ctx, const int32_t *prompt, int n_prompt, c
         if (id == in->eos_id || id == in->bos_id) { st.stop_reason = SLM_STOP_EOS; break; }
         hist[n_hist++] = id;
         st.generated_tokens++;
-        int len = slm_detok_push(m, &dt, id, text, (int)sizeof text);
-        if (on_token && on_token(user, id, text, len)) { st.stop_reason = SLM_STOP_CALLBACK; break; }
+        int len = slm_detok_push(m, &dt, id, text, (int)sizeof text);   // pieces are at most 256 bytes
+        if (on_token && on_token(user, id, text, len > 0 ? len : 0)) { st.stop_reason = SLM_STOP_CALLBACK; break; }
         if (i + 1 == p->max_tokens) break;
         if (slm_context_pos(ctx) >= slm_context_size(ctx)) { st.stop_reason = SLM_STOP_CONTEXT; break; }
         if ((rc = slm_eval(ctx, &id, 1, logits, 0, err))) goto done;

@@ -221,7 +221,7 @@ static slm_status load_parsed(slm_model *m, unsigned flags, char *err, size_t er
 
     rc = vocab_load(&m->vocab, &m->gguf, err, errlen);
     if (rc == -2) return SLM_ERR_OUT_OF_MEMORY;
-    if (rc) return SLM_ERR_BAD_MODEL;
+    if (rc) return strstr(err, "not supported") ? SLM_ERR_UNSUPPORTED : SLM_ERR_BAD_MODEL;
     m->info.vocab_size = vocab_size(m->vocab);
     m->info.bos_id = vocab_bos(m->vocab);
     m->info.eos_id = vocab_eos(m->vocab);

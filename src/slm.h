@@ -111,7 +111,7 @@ const char *slm_token_piece(const slm_model *model, int32_t id);  // the vocabul
 
 // Streaming detokenization: feed tokens, get back only complete UTF-8
 // characters (an incomplete sequence waits for the next token; invalid bytes
-// become U+FFFD). The struct is plain state, zero-initialize it.
+// become U+FFFD). The struct is plain state: start it with slm_detok_init.
 typedef struct {
     int32_t prev_id;
     int n_pending;

@@ -55,6 +55,12 @@ static int take(cursor *c, float *dst, size_t n) {
     return 0;
 }
 
+// "<0xNN>" with two uppercase hex digits: a byte-fallback token.
+static int is_byte_piece(const char *p) {
+    const char *hex = "0123456789ABCDEF";
+    return strlen(p) == 6 && !strncmp(p, "<0x", 3) && p[3] && strchr(hex, p[3]) && p[4] && strchr(hex, p[4]) && p[5] == '>';
+}
+
 // The llama2.c tokenizer: int32 max_token_length, then per token f32 score,
 // int32 length, bytes. Spaces stand for SentencePiece's U+2581, and BOS/EOS
 // are written "\n<s>\n" / "\n</s>\n".
@@ -89,9 +95,7 @@ static slm_status add_tokenizer(gguf_writer *w, const char *path, int vocab, slm
             else piece[n++] = s[k];
         }
         piece[n] = 0;
-        unsigned byte;
-        char tail;
-        types[i] = i == 0 ? 2 : i <= 2 ? 3 : (n == 6 && sscanf(piece, "<0x%2X%c", &byte, &tail) == 2 && tail == '>') ? 6 : 1;
+        types[i] = i == 0 ? 2 : i <= 2 ? 3 : is_byte_piece(piece) ? 6 : 1;
     }
     if (!rc && off != size) rc = slm_fail(err, SLM_ERR_BAD_DATA, "%s: %zu bytes left after %d tokens (vocabulary size mismatch?)",
                                         path, size - off, vocab);
