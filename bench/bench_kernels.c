@@ -9,7 +9,8 @@
 // larger than the last-level cache, so the GB/s are from memory, as when
 // decoding. The token figure runs one slm360-base token's 113 products
 // (16 layers of q, k, v, o, gate, up, down, then the 32000-row head) on
-// distinct weights, ~70 MB, on one thread and on two (rows split in halves).
+// distinct weights, ~70 MB, on one thread and on two (rows split in halves);
+// the prefill figure does the same for 128 tokens (the head for the last).
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -105,35 +106,40 @@ static const int layer_shapes[7][2] = {{768, 768}, {256, 768}, {256, 768}, {768,
                                        {2048, 768}, {2048, 768}, {768, 2048}};  // q k v o gate up down
 enum { N_MATS = LAYERS * 7 + 1 };
 
+// T tokens through every layer's products, then the head for the last one
+// (decoding: T = 1; prefill: T = 128).
 typedef struct {
     const slm_kernels *k;
     slm_block_q4_0 *w[N_MATS];
     int m[N_MATS], n[N_MATS];
-    slm_acts *a768, *a2048;
+    slm_acts *a768, *a2048, *a_last;
     float *y;
 } token;
 
-static void token_init(token *tk, const slm_kernels *k) {
+static void token_init(token *tk, const slm_kernels *k, int T) {
     tk->k = k;
     for (int i = 0; i < N_MATS; i++) {
         tk->m[i] = i < LAYERS * 7 ? layer_shapes[i % 7][0] : 32000;
         tk->n[i] = i < LAYERS * 7 ? layer_shapes[i % 7][1] : 768;
         tk->w[i] = rand_q4_0(tk->m[i], tk->n[i]);
     }
-    tk->a768 = rand_acts(k, 1, 768);
-    tk->a2048 = rand_acts(k, 1, 2048);
-    tk->y = xmalloc(32000 * sizeof(float));
+    tk->a768 = rand_acts(k, T, 768);
+    tk->a2048 = rand_acts(k, T, 2048);
+    tk->a_last = rand_acts(k, 1, 768);
+    tk->y = xmalloc((size_t)(T * 2048 > 32000 ? T * 2048 : 32000) * sizeof(float));
 }
 
 static void token_free(token *tk) {
     for (int i = 0; i < N_MATS; i++) free(tk->w[i]);
-    free_acts(tk->a768), free_acts(tk->a2048), free(tk->y);
+    free_acts(tk->a768), free_acts(tk->a2048), free_acts(tk->a_last), free(tk->y);
 }
 
-// Matrix i, rows of share `part` of `parts`.
+// Matrix i, rows of share `part` of `parts` (in multiples of 16, as the engine splits).
 static void token_matmul(const token *tk, int i, int part, int parts) {
-    int m = tk->m[i], r0 = m * part / parts, r1 = m * (part + 1) / parts;
-    tk->k->matmul_q4_0(tk->w[i], tk->n[i] == 768 ? tk->a768 : tk->a2048, r0, r1, tk->y, m);
+    int m = tk->m[i], units = m / 16, r0 = units * part / parts * 16, r1 = units * (part + 1) / parts * 16;
+    if (part == parts - 1) r1 = m;
+    const slm_acts *a = i == N_MATS - 1 ? tk->a_last : tk->n[i] == 768 ? tk->a768 : tk->a2048;
+    tk->k->matmul_q4_0(tk->w[i], a, r0, r1, tk->y, m);
 }
 
 // The second thread: spins until the main thread posts matrix i, does its half.
@@ -169,9 +175,9 @@ static double time_token(const token *tk, helper *h) {
     return now_ms() - t0;
 }
 
-static void bench_token(const slm_kernels *k, int reps) {
+static void bench_token(const slm_kernels *k, int T, int reps) {
     token tk;
-    token_init(&tk, k);
+    token_init(&tk, k, T);
     size_t bytes = 0;
     for (int i = 0; i < N_MATS; i++) bytes += q4_bytes(tk.m[i], tk.n[i]);
     double *ms = xmalloc(reps * sizeof *ms);
@@ -188,8 +194,11 @@ static void bench_token(const slm_kernels *k, int reps) {
             pthread_join(th, NULL);
         }
         double med = median(ms, reps);
-        printf("  token (113 products, %.1f MB), %d thread%s: %8.3f ms  %6.2f GB/s\n", bytes / 1e6, threads,
-               threads > 1 ? "s" : " ", med, bytes / med / 1e6);
+        if (T == 1)
+            printf("  token (113 products, %.1f MB), %d thread%s:   %8.3f ms  %6.2f GB/s\n", bytes / 1e6, threads,
+                   threads > 1 ? "s" : " ", med, bytes / med / 1e6);
+        else
+            printf("  prefill %d tokens (products), %d thread%s: %8.3f ms\n", T, threads, threads > 1 ? "s" : " ", med);
     }
     free(ms);
     token_free(&tk);
@@ -213,7 +222,8 @@ int main(int argc, char **argv) {
         double ms = time_matmul(k, 2048, 768, 128, slow ? 3 : 11);
         printf("  q4_0  2048 x  768, T=128: %8.3f ms  %6.2f GB/s  %6.1f GMAC/s\n", ms, q4_bytes(2048, 768) / ms / 1e6,
                2048.0 * 768 * 128 / ms / 1e6);
-        bench_token(k, slow ? 3 : 15);
+        bench_token(k, 1, slow ? 3 : 15);
+        if (!slow) bench_token(k, 128, 3);
     }
     return 0;
 }

@@ -51,9 +51,9 @@ static float *rand_floats(size_t n, float scale) {
 static uint16_t rand_scale(void) {
     switch (rng_int(16)) {
     case 0: return 0;
-    case 1: return (uint16_t)(1 + rng_int(1023));         // subnormal
-    case 2: return 0x7bff;                                 // 65504, the largest
-    case 3: return (uint16_t)(rng_next() & 0x7bff) | 0x8000;  // any finite negative
+    case 1: return (uint16_t)(1 + rng_int(1023));  // subnormal
+    case 2: return 0x7bff;                          // 65504, the largest
+    case 3: return (uint16_t)(0x8000 | rng_int(31) << 10 | rng_int(1024));  // any finite negative
     default: return slm_f32_to_f16(0.001f + 0.05f * rng_uniform());
     }
 }
@@ -423,12 +423,15 @@ static void check_matmul_quant(int q8, int m, int n, int T, int r0, int r1, int 
 }
 
 static void test_matmul_quant(void) {
-    // m, n, T, r0, r1, ldy (n = 1056 and 2080 cross the AVX2 panel width; T = 33 its token pass)
+    // m, n, T, r0, r1, ldy (n = 2080 and 4128 cross the AVX2 panel width, T = 33 its token pass;
+    // T = 1 with n/32 not a multiple of 8 ends the AVX2 mat-vec on a partial batch of scales)
     static const int cases[][6] = {
         {1, 32, 1, 0, 1, 1},      {4, 32, 1, 0, 4, 4},       {5, 64, 2, 0, 5, 7},        {7, 96, 3, 1, 6, 9},
         {16, 256, 7, 3, 14, 20},  {9, 768, 1, 0, 9, 9},      {13, 768, 33, 2, 11, 16},   {6, 1056, 2, 0, 6, 6},
         {5, 2080, 3, 1, 5, 8},    {3, 128, 33, 0, 3, 3},     {37, 64, 5, 5, 36, 40},     {8, 2048, 1, 4, 8, 8},
-        {2, 32, 64, 0, 2, 2},     {11, 160, 2, 10, 11, 11},  {12, 64, 67, 0, 12, 12},
+        {2, 32, 64, 0, 2, 2},     {11, 160, 2, 10, 11, 11},  {12, 64, 67, 0, 12, 12},   {7, 96, 1, 0, 7, 7},
+        {10, 320, 1, 1, 10, 12},  {6, 544, 1, 2, 5, 6},      {3, 1056, 1, 0, 3, 3},      {5, 4128, 3, 0, 5, 5},
+        {4, 64, 2, 2, 2, 4},
     };
     for (int q8 = 0; q8 < 2; q8++)
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
