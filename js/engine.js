@@ -120,20 +120,37 @@ export function serve(port, env) {
 
   async function open(src, signal) {
     const fromStream = (body, size) => {
-      const reader = body.getReader();
+      // A byte stream (fetch, Blob) reads into one buffer of ours, used over and
+      // over: no garbage chunk per read for the GC to catch up with.
+      let byob = null, buf = null;
+      try {
+        byob = body.getReader({ mode: 'byob' });
+        buf = new ArrayBuffer(READ_SLICE);
+      } catch {}   // not a byte stream
+      const reader = byob ?? body.getReader();
       signal.addEventListener('abort', () => reader.cancel().catch(() => {}));
+      const read = async (max) => {
+        const { done, value } = await (byob ? reader.read(new Uint8Array(buf, 0, Math.min(max, buf.byteLength))) : reader.read()).catch((e) => {
+          throw signal.aborted ? aborted() : new EngineError('IO', `reading the model: ${e.message}`);
+        });
+        if (done) return null;
+        if (byob) buf = value.buffer;
+        if (value instanceof Uint8Array) return value;
+        if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+        if (value instanceof ArrayBuffer) return new Uint8Array(value);
+        throw new EngineError('INVALID_ARG', 'the stream gave a chunk that is not bytes');
+      };
       return {
         size,
-        async next() {
-          const { done, value } = await reader.read().catch((e) => {
-            throw signal.aborted ? aborted() : new EngineError('IO', `reading the model: ${e.message}`);
-          });
-          if (done) return null;
-          if (value instanceof Uint8Array) return value;
-          if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-          if (value instanceof ArrayBuffer) return new Uint8Array(value);
-          throw new EngineError('INVALID_ARG', 'the stream gave a chunk that is not bytes');
+        next: async () => {
+          const chunk = await read(Infinity);
+          return byob && chunk ? chunk.slice() : chunk;   // the header keeps its chunks: copies
         },
+        readInto: byob && (async (dest) => {
+          const chunk = await read(dest.length);
+          dest.set(chunk ?? []);
+          return chunk ? chunk.length : 0;
+        }),
         close: () => reader.cancel().catch(() => {}),
       };
     };
@@ -243,7 +260,7 @@ export function serve(port, env) {
         for (const t of header.tensors) tensorTypes[t.type] = (tensorTypes[t.type] ?? 0) + t.bytes;
         const info = JSON.parse(cstr(M._api_info_json(model, ctx)));
         emit({ loaded: total, total, phase: 'ready' });
-        return { ...info, fileBytes: total, tensorTypes, build, threads };
+        return { ...info, fileBytes: total, tensorTypes, memoryBytes: M.HEAPU8.length, build, threads };
       } finally {
         src.close();
       }

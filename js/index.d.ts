@@ -54,6 +54,8 @@ export interface ModelInfo {
   /** The context in use: its size in tokens and its memory (KV cache, scratch). */
   ctx: number;
   contextBytes: number;
+  /** The engine's linear memory after loading: the file, the context, the rest of the engine. */
+  memoryBytes: number;
   /** Kernel backend ("wasm": SIMD128). */
   kernels: string;
   /** The WebAssembly build picked: 'simd' (one thread) or 'threads' (SIMD128 + pthreads). */

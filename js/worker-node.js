@@ -20,29 +20,29 @@ globalThis.Worker = class {
 
 const ioError = (path, e) => new EngineError('IO', `${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
 
-serve(
-  { post: (msg, transfer) => parentPort.postMessage(msg, transfer), listen: (fn) => parentPort.on('message', fn) },
-  {
-    compile: async (url) => WebAssembly.compile(await readFile(url)),
-    async openFile(path) {
-      const fh = await open(path, 'r').catch((e) => { throw ioError(path, e); });
-      const { size } = await fh.stat();
-      let pos = 0;
-      const read = async (dest) => {
-        const { bytesRead } = await fh.read(dest, 0, dest.length, pos).catch((e) => { throw ioError(path, e); });
-        pos += bytesRead;
-        return bytesRead;
-      };
-      return {
-        size,
-        next: async () => {
-          const buf = new Uint8Array(Math.min(1 << 20, size - pos));
-          const n = buf.length && (await read(buf));
-          return n ? buf.subarray(0, n) : null;
-        },
-        readInto: read,
-        close: () => fh.close().catch(() => {}),
-      };
-    },
+/** How the engine gets its wasm and reads files in Node (also used in-process by bench/wasm_bench.mjs). */
+export const nodeEnv = {
+  compile: async (url) => WebAssembly.compile(await readFile(url)),
+  async openFile(path) {
+    const fh = await open(path, 'r').catch((e) => { throw ioError(path, e); });
+    const { size } = await fh.stat();
+    let pos = 0;
+    const read = async (dest) => {
+      const { bytesRead } = await fh.read(dest, 0, dest.length, pos).catch((e) => { throw ioError(path, e); });
+      pos += bytesRead;
+      return bytesRead;
+    };
+    return {
+      size,
+      next: async () => {
+        const buf = new Uint8Array(Math.min(1 << 20, size - pos));
+        const n = buf.length && (await read(buf));
+        return n ? buf.subarray(0, n) : null;
+      },
+      readInto: read,
+      close: () => fh.close().catch(() => {}),
+    };
   },
-);
+};
+
+if (parentPort) serve({ post: (msg, transfer) => parentPort.postMessage(msg, transfer), listen: (fn) => parentPort.on('message', fn) }, nodeEnv);
