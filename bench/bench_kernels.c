@@ -12,6 +12,7 @@
 // distinct weights, ~70 MB, on one thread and on two (rows split in halves);
 // the prefill figure does the same for 128 tokens (the head for the last).
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,11 +150,17 @@ typedef struct {
     atomic_int done;  // 1 + the last matrix it finished
 } helper;
 
+// Spin briefly, then give the core away: when another process holds the other
+// core, a pure spin would keep the thread we wait for off it.
+static void backoff(int *spins) {
+    if (++*spins > 2000) sched_yield();
+}
+
 static void *helper_main(void *arg) {
     helper *h = arg;
     for (int last = -2;;) {
-        int i;
-        while ((i = atomic_load(&h->next)) == last) {}
+        int i, spins = 0;
+        while ((i = atomic_load(&h->next)) == last) backoff(&spins);
         if (i == -1) return NULL;
         token_matmul(h->tk, i, 1, 2);
         last = i;
@@ -170,7 +177,8 @@ static double time_token(const token *tk, helper *h) {
         }
         atomic_store(&h->next, i);
         token_matmul(tk, i, 0, 2);
-        while (atomic_load(&h->done) != i + 1) {}
+        int spins = 0;
+        while (atomic_load(&h->done) != i + 1) backoff(&spins);
     }
     return now_ms() - t0;
 }

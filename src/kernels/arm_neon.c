@@ -103,38 +103,42 @@ static inline void block_weights(const void *blk, int q8, int8x16_t *lo, int8x16
 
 // f32 of 4 fp16 scales (the hardware conversion is exact).
 static inline float32x4_t f16x4_to_f32(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3) {
-    uint16_t h[4] = {h0, h1, h2, h3};
-    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(h)));
+    uint64_t h = h0 | (uint64_t)h1 << 16 | (uint64_t)h2 << 32 | (uint64_t)h3 << 48;
+    return vcvt_f32_f16(vreinterpret_f16_u16(vcreate_u16(h)));
 }
 
-// Y[t][r..r+3] for token t: 4 rows (blocks rows[i]) against activations a.
-// Lanes: row i's 8 lanes are lo[i] (0..3) and hi[i] (4..7).
+// Adds one block of one row to its lanes (lo: 0..3, hi: 4..7): lane j gets
+// (float)p_j * s, with a0, a1 the activation block's two halves.
+static inline void row_block(const uint8_t *blk, int q8, int8x16_t a0, int8x16_t a1, float32x4_t s,
+                             float32x4_t *lo, float32x4_t *hi) {
+    int8x16_t w0, w1;
+    block_weights(blk, q8, &w0, &w1);
+    *lo = vaddq_f32(*lo, vmulq_f32(vcvtq_f32_s32(dot16(w0, a0)), s));
+    *hi = vaddq_f32(*hi, vmulq_f32(vcvtq_f32_s32(dot16(w1, a1)), s));
+}
+
+// out[i] = row i (blocks at rows[i]) . activations of token t, for 4 rows.
 static inline __attribute__((always_inline)) void
 rows4_token(const uint8_t *const rows[4], size_t bb, const slm_acts *a, int t, int q8, float out[4]) {
     int n = a->n, nb = n / SLM_QK;
     const int8_t *q = a->q + (size_t)t * n;
     const float *ad = a->d + (size_t)t * nb;
-    float32x4_t lo[4], hi[4];
-    for (int i = 0; i < 4; i++) lo[i] = hi[i] = vdupq_n_f32(0.0f);
+    float32x4_t lo0 = vdupq_n_f32(0.0f), lo1 = lo0, lo2 = lo0, lo3 = lo0, hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0;
     for (int b = 0; b < nb; b++) {
         int8x16_t a0 = vld1q_s8(q + b * SLM_QK), a1 = vld1q_s8(q + b * SLM_QK + 16);
-        const uint8_t *blk[4];
-        for (int i = 0; i < 4; i++) blk[i] = rows[i] + b * bb;
-        float32x4_t s = vmulq_n_f32(f16x4_to_f32(*(const uint16_t *)blk[0], *(const uint16_t *)blk[1],
-                                                 *(const uint16_t *)blk[2], *(const uint16_t *)blk[3]),
+        const uint8_t *b0 = rows[0] + b * bb, *b1 = rows[1] + b * bb, *b2 = rows[2] + b * bb, *b3 = rows[3] + b * bb;
+        float32x4_t s = vmulq_n_f32(f16x4_to_f32(*(const uint16_t *)b0, *(const uint16_t *)b1, *(const uint16_t *)b2,
+                                                 *(const uint16_t *)b3),
                                     ad[b]);
-#define ROW(i)                                                                           \
-        {                                                                                \
-            int8x16_t w0, w1;                                                            \
-            block_weights(blk[i], q8, &w0, &w1);                                         \
-            float32x4_t p0 = vcvtq_f32_s32(dot16(w0, a0)), p1 = vcvtq_f32_s32(dot16(w1, a1)); \
-            lo[i] = vaddq_f32(lo[i], vmulq_laneq_f32(p0, s, i));                         \
-            hi[i] = vaddq_f32(hi[i], vmulq_laneq_f32(p1, s, i));                         \
-        }
-        ROW(0) ROW(1) ROW(2) ROW(3)
-#undef ROW
+        row_block(b0, q8, a0, a1, vdupq_laneq_f32(s, 0), &lo0, &hi0);
+        row_block(b1, q8, a0, a1, vdupq_laneq_f32(s, 1), &lo1, &hi1);
+        row_block(b2, q8, a0, a1, vdupq_laneq_f32(s, 2), &lo2, &hi2);
+        row_block(b3, q8, a0, a1, vdupq_laneq_f32(s, 3), &lo3, &hi3);
     }
-    for (int i = 0; i < 4; i++) out[i] = lanes_combine(lo[i], hi[i]);
+    out[0] = lanes_combine(lo0, hi0);
+    out[1] = lanes_combine(lo1, hi1);
+    out[2] = lanes_combine(lo2, hi2);
+    out[3] = lanes_combine(lo3, hi3);
 }
 
 // Rows in groups of 4 (each activation block loaded once for 4 rows); every
@@ -184,20 +188,29 @@ static inline float float_finish(float32x4_t lo, float32x4_t hi, const void *W, 
     return slm_lanes_combine(l);
 }
 
+// lo, hi += the 8 weights at W[i..] (row offset i) times x0, x1
+static inline void mul_add_w8(const void *W, size_t i, float32x4_t x0, float32x4_t x1, int f16, float32x4_t *lo,
+                              float32x4_t *hi) {
+    *lo = vaddq_f32(*lo, vmulq_f32(load_w4(W, i, f16), x0));
+    *hi = vaddq_f32(*hi, vmulq_f32(load_w4(W, i + 4, f16), x1));
+}
+
 // out[i] = row i (offset row[i] into W) . x, for 4 rows.
 static inline __attribute__((always_inline)) void
 float_rows4(const void *W, const size_t row[4], const float *x, int n, float out[4], int f16) {
-    float32x4_t lo[4], hi[4];
-    for (int i = 0; i < 4; i++) lo[i] = hi[i] = vdupq_n_f32(0.0f);
+    float32x4_t lo0 = vdupq_n_f32(0.0f), lo1 = lo0, lo2 = lo0, lo3 = lo0, hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0;
     int k = 0;
     for (; k + 8 <= n; k += 8) {
         float32x4_t x0 = vld1q_f32(x + k), x1 = vld1q_f32(x + k + 4);
-        for (int i = 0; i < 4; i++) {
-            lo[i] = vaddq_f32(lo[i], vmulq_f32(load_w4(W, row[i] + k, f16), x0));
-            hi[i] = vaddq_f32(hi[i], vmulq_f32(load_w4(W, row[i] + k + 4, f16), x1));
-        }
+        mul_add_w8(W, row[0] + k, x0, x1, f16, &lo0, &hi0);
+        mul_add_w8(W, row[1] + k, x0, x1, f16, &lo1, &hi1);
+        mul_add_w8(W, row[2] + k, x0, x1, f16, &lo2, &hi2);
+        mul_add_w8(W, row[3] + k, x0, x1, f16, &lo3, &hi3);
     }
-    for (int i = 0; i < 4; i++) out[i] = float_finish(lo[i], hi[i], W, row[i], x, k, n, f16);
+    out[0] = float_finish(lo0, hi0, W, row[0], x, k, n, f16);
+    out[1] = float_finish(lo1, hi1, W, row[1], x, k, n, f16);
+    out[2] = float_finish(lo2, hi2, W, row[2], x, k, n, f16);
+    out[3] = float_finish(lo3, hi3, W, row[3], x, k, n, f16);
 }
 
 static inline __attribute__((always_inline)) void

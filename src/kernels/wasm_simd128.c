@@ -119,26 +119,35 @@ static inline void block_weights(const uint8_t *blk, int q8, v128_t *lo, v128_t 
     }
 }
 
-// Y[t][r..r+3] for token t: 4 rows (blocks at rows[i]) against activations a.
+// Adds one block of one row to its lanes (lo: 0..3, hi: 4..7): lane j gets
+// (float)p_j * s, with a0, a1 the activation block's two halves (widened) and
+// ad its scale.
+static inline void row_block(const uint8_t *blk, int q8, i16x16 a0, i16x16 a1, float ad, v128_t *lo, v128_t *hi) {
+    v128_t w0, w1;
+    block_weights(blk, q8, &w0, &w1);
+    v128_t s = wasm_f32x4_splat(slm_f16_to_f32(*(const uint16_t *)blk) * ad);
+    *lo = wasm_f32x4_add(*lo, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(dot16(widen(w0), a0)), s));
+    *hi = wasm_f32x4_add(*hi, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(dot16(widen(w1), a1)), s));
+}
+
+// out[i] = row i (blocks at rows[i]) . activations of token t, for 4 rows.
 static inline __attribute__((always_inline)) void
 rows4_token(const uint8_t *const rows[4], size_t bb, const slm_acts *a, int t, int q8, float out[4]) {
     int n = a->n, nb = n / SLM_QK;
     const int8_t *q = a->q + (size_t)t * n;
     const float *ad = a->d + (size_t)t * nb;
-    v128_t lo[4], hi[4];
-    for (int i = 0; i < 4; i++) lo[i] = hi[i] = wasm_f32x4_const_splat(0.0f);
+    v128_t lo0 = wasm_f32x4_const_splat(0.0f), lo1 = lo0, lo2 = lo0, lo3 = lo0, hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0;
     for (int b = 0; b < nb; b++) {
         i16x16 a0 = widen(wasm_v128_load(q + b * SLM_QK)), a1 = widen(wasm_v128_load(q + b * SLM_QK + 16));
-        for (int i = 0; i < 4; i++) {
-            const uint8_t *blk = rows[i] + b * bb;
-            v128_t w0, w1;
-            block_weights(blk, q8, &w0, &w1);
-            v128_t s = wasm_f32x4_splat(slm_f16_to_f32(*(const uint16_t *)blk) * ad[b]);
-            lo[i] = wasm_f32x4_add(lo[i], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(dot16(widen(w0), a0)), s));
-            hi[i] = wasm_f32x4_add(hi[i], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(dot16(widen(w1), a1)), s));
-        }
+        row_block(rows[0] + b * bb, q8, a0, a1, ad[b], &lo0, &hi0);
+        row_block(rows[1] + b * bb, q8, a0, a1, ad[b], &lo1, &hi1);
+        row_block(rows[2] + b * bb, q8, a0, a1, ad[b], &lo2, &hi2);
+        row_block(rows[3] + b * bb, q8, a0, a1, ad[b], &lo3, &hi3);
     }
-    for (int i = 0; i < 4; i++) out[i] = lanes_combine(lo[i], hi[i]);
+    out[0] = lanes_combine(lo0, hi0);
+    out[1] = lanes_combine(lo1, hi1);
+    out[2] = lanes_combine(lo2, hi2);
+    out[3] = lanes_combine(lo3, hi3);
 }
 
 // Rows in groups of 4 (each activation block widened once for 4 rows); every
@@ -178,25 +187,37 @@ static inline float w_at(const void *W, size_t i, int f16) {
     return f16 ? slm_f16_to_f32(((const uint16_t *)W)[i]) : ((const float *)W)[i];
 }
 
+// lo, hi += the 8 weights at W[i..] (row offset i) times x0, x1
+static inline void mul_add_w8(const void *W, size_t i, v128_t x0, v128_t x1, int f16, v128_t *lo, v128_t *hi) {
+    *lo = wasm_f32x4_add(*lo, wasm_f32x4_mul(load_w4(W, i, f16), x0));
+    *hi = wasm_f32x4_add(*hi, wasm_f32x4_mul(load_w4(W, i + 4, f16), x1));
+}
+
+// Lanes (lo, hi) plus the scalar tail k..n-1 of the row at offset row times x, combined.
+static inline float float_finish(v128_t lo, v128_t hi, const void *W, size_t row, const float *x, int k, int n,
+                                 int f16) {
+    float l[8];
+    lanes_store(l, lo, hi);
+    for (int j = k; j < n; j++) l[j % 8] = l[j % 8] + w_at(W, row + j, f16) * x[j];
+    return slm_lanes_combine(l);
+}
+
 // out[i] = row i (offset row[i] into W) . x, for 4 rows.
 static inline __attribute__((always_inline)) void
 float_rows4(const void *W, const size_t row[4], const float *x, int n, float out[4], int f16) {
-    v128_t lo[4], hi[4];
-    for (int i = 0; i < 4; i++) lo[i] = hi[i] = wasm_f32x4_const_splat(0.0f);
+    v128_t lo0 = wasm_f32x4_const_splat(0.0f), lo1 = lo0, lo2 = lo0, lo3 = lo0, hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0;
     int k = 0;
     for (; k + 8 <= n; k += 8) {
         v128_t x0 = wasm_v128_load(x + k), x1 = wasm_v128_load(x + k + 4);
-        for (int i = 0; i < 4; i++) {
-            lo[i] = wasm_f32x4_add(lo[i], wasm_f32x4_mul(load_w4(W, row[i] + k, f16), x0));
-            hi[i] = wasm_f32x4_add(hi[i], wasm_f32x4_mul(load_w4(W, row[i] + k + 4, f16), x1));
-        }
+        mul_add_w8(W, row[0] + k, x0, x1, f16, &lo0, &hi0);
+        mul_add_w8(W, row[1] + k, x0, x1, f16, &lo1, &hi1);
+        mul_add_w8(W, row[2] + k, x0, x1, f16, &lo2, &hi2);
+        mul_add_w8(W, row[3] + k, x0, x1, f16, &lo3, &hi3);
     }
-    for (int i = 0; i < 4; i++) {
-        float l[8];
-        lanes_store(l, lo[i], hi[i]);
-        for (int j = k; j < n; j++) l[j % 8] = l[j % 8] + w_at(W, row[i] + j, f16) * x[j];
-        out[i] = slm_lanes_combine(l);
-    }
+    out[0] = float_finish(lo0, hi0, W, row[0], x, k, n, f16);
+    out[1] = float_finish(lo1, hi1, W, row[1], x, k, n, f16);
+    out[2] = float_finish(lo2, hi2, W, row[2], x, k, n, f16);
+    out[3] = float_finish(lo3, hi3, W, row[3], x, k, n, f16);
 }
 
 static inline __attribute__((always_inline)) void
