@@ -74,53 +74,25 @@ static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
 
 // ---- quantized matrix products -----------------------------------------------
 //
-// Rows go in groups of 4 and tokens in pairs: 8 accumulators of 8 lanes, each
-// unpacked weight block used for 2 tokens and each activation block for 4
-// rows. A panel holds 4 rows x KC blocks of weights unpacked once (to bytes
-// ready for maddubs, scales as f32) and is reused by every token.
-//
 // The exact integer p of each lane (kernels.h) comes from maddubs, which
-// multiplies unsigned by signed bytes and adds pairs into int16 (no
-// saturation here: |p| <= 2*128*127), then madd with ones adds those pairs:
-//   Q4_0: maddubs(nibble 0..15, a) - 8*g, with g = the group sums in slm_acts;
+// multiplies unsigned by signed bytes and adds neighbours into int16 (at most
+// 2*128*127 = 32512 here: it never saturates), then madd with ones adds those
+// pairs:
+//   Q4_0: maddubs(nibble 0..15, a) - 8*g, g being the group sums in slm_acts;
 //   Q8_0: maddubs(|w|, a with w's sign) (|-128| is 128 as unsigned: exact).
-
-#define KC 64  // blocks per panel
-#define TC 32  // tokens per pass; their accumulators wait on the stack between panels
-
-typedef struct {
-    __m256i u[KC][4];  // Q4_0: nibbles; Q8_0: |w|                 [block][row]
-    __m256i w[KC][4];  // Q8_0 only: w, whose signs go onto a
-    float d[KC][4];    // weight scales
-} panel;
-
-static inline __m128 f16x4_to_f32(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3) {
-    return _mm_cvtph_ps(_mm_setr_epi16((short)h0, (short)h1, (short)h2, (short)h3, 0, 0, 0, 0));
-}
+// Then lane = lane + (float)p * s, s broadcast from memory.
+//
+// T = 1 (decoding) streams 4 rows at a time from memory, unpacking on the fly.
+// T > 1 goes by 4 rows and 2 tokens: 8 accumulators of 8 lanes, each unpacked
+// weight block used for 2 tokens and each activation block for 4 rows. A panel
+// holds 4 rows x KC blocks of weights unpacked once (bytes ready for maddubs,
+// scales as f32) and serves every token.
 
 // The 32 nibbles of a Q4_0 block as bytes in element order: bytes 0..15 are
 // qs & 15 (elements 0..15), bytes 16..31 are qs >> 4 (elements 16..31).
 static inline __m256i q4_unpack(const uint8_t *qs) {
     __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
     return _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(15));
-}
-
-static void panel_q4_0(panel *p, const slm_block_q4_0 *const rows[4], int b0, int nblk) {
-    for (int b = 0; b < nblk; b++) {
-        for (int i = 0; i < 4; i++) p->u[b][i] = q4_unpack(rows[i][b0 + b].qs);
-        _mm_store_ps(p->d[b], f16x4_to_f32(rows[0][b0 + b].d, rows[1][b0 + b].d, rows[2][b0 + b].d, rows[3][b0 + b].d));
-    }
-}
-
-static void panel_q8_0(panel *p, const slm_block_q8_0 *const rows[4], int b0, int nblk) {
-    for (int b = 0; b < nblk; b++) {
-        for (int i = 0; i < 4; i++) {
-            __m256i w = _mm256_loadu_si256((const __m256i *)rows[i][b0 + b].qs);
-            p->u[b][i] = _mm256_abs_epi8(w);
-            p->w[b][i] = w;
-        }
-        _mm_store_ps(p->d[b], f16x4_to_f32(rows[0][b0 + b].d, rows[1][b0 + b].d, rows[2][b0 + b].d, rows[3][b0 + b].d));
-    }
 }
 
 // p of a Q4_0 block (w: nibbles 0..15) with activations q (8*g = g8).
@@ -133,11 +105,6 @@ static inline __m256i q8_dot(__m256i w_abs, __m256i w, __m256i q) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(q, w)), _mm256_set1_epi16(1));
 }
 
-// p for row i of panel block b.
-static inline __m256i block_dot(const panel *p, int b, int i, int q8, __m256i q, __m256i g8) {
-    return q8 ? q8_dot(p->u[b][i], p->w[b][i], q) : q4_dot(p->u[b][i], q, g8);
-}
-
 // lane = lane + (float)p * s
 static inline __m256 lanes_add(__m256 acc, __m256i p, const float *s) {
     return _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(s)));
@@ -148,57 +115,6 @@ static inline void act_block(const slm_acts *a, int t, int b, int q8, __m256i *q
     size_t at = (size_t)t * a->n + (size_t)b * SLM_QK;
     *q = _mm256_loadu_si256((const __m256i *)(a->q + at));
     *g8 = q8 ? _mm256_setzero_si256() : _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(a->g + at / 4)), 3);
-}
-
-// Scales s = (weight scale) * (activation scale) of panel blocks [0, nblk)
-// for token t, s[b][i] for row i, computed ahead so that the block loop only
-// broadcasts them from memory.
-static inline void panel_scales(const panel *p, int nblk, const slm_acts *a, int t, int b0, float s[][4]) {
-    const float *ad = a->d + (size_t)t * (a->n / SLM_QK) + b0;
-    for (int b = 0; b < nblk; b++) _mm_storeu_ps(s[b], _mm_mul_ps(_mm_load_ps(p->d[b]), _mm_set1_ps(ad[b])));
-}
-
-// Accumulates panel blocks [0, nblk) (activation blocks b0..) of 4 rows into
-// acc[i] (row i) for token t.
-static inline __attribute__((always_inline)) void
-panel_token(const panel *p, int nblk, const slm_acts *a, int t, int b0, int q8, __m256 acc[4]) {
-    float s[KC][4];
-    panel_scales(p, nblk, a, t, b0, s);
-    __m256 c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3];
-    for (int b = 0; b < nblk; b++) {
-        __m256i q, g8;
-        act_block(a, t, b0 + b, q8, &q, &g8);
-        c0 = lanes_add(c0, block_dot(p, b, 0, q8, q, g8), &s[b][0]);
-        c1 = lanes_add(c1, block_dot(p, b, 1, q8, q, g8), &s[b][1]);
-        c2 = lanes_add(c2, block_dot(p, b, 2, q8, q, g8), &s[b][2]);
-        c3 = lanes_add(c3, block_dot(p, b, 3, q8, q, g8), &s[b][3]);
-    }
-    acc[0] = c0, acc[1] = c1, acc[2] = c2, acc[3] = c3;
-}
-
-// The same for tokens t and t+1 into acc and acc_next.
-static inline __attribute__((always_inline)) void
-panel_token_pair(const panel *p, int nblk, const slm_acts *a, int t, int b0, int q8, __m256 acc[4], __m256 acc_next[4]) {
-    float s[KC][4], se[KC][4];
-    panel_scales(p, nblk, a, t, b0, s);
-    panel_scales(p, nblk, a, t + 1, b0, se);
-    __m256 c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3];
-    __m256 e0 = acc_next[0], e1 = acc_next[1], e2 = acc_next[2], e3 = acc_next[3];
-    for (int b = 0; b < nblk; b++) {
-        __m256i q, g8, qe, g8e;
-        act_block(a, t, b0 + b, q8, &q, &g8);
-        act_block(a, t + 1, b0 + b, q8, &qe, &g8e);
-        c0 = lanes_add(c0, block_dot(p, b, 0, q8, q, g8), &s[b][0]);
-        e0 = lanes_add(e0, block_dot(p, b, 0, q8, qe, g8e), &se[b][0]);
-        c1 = lanes_add(c1, block_dot(p, b, 1, q8, q, g8), &s[b][1]);
-        e1 = lanes_add(e1, block_dot(p, b, 1, q8, qe, g8e), &se[b][1]);
-        c2 = lanes_add(c2, block_dot(p, b, 2, q8, q, g8), &s[b][2]);
-        e2 = lanes_add(e2, block_dot(p, b, 2, q8, qe, g8e), &se[b][2]);
-        c3 = lanes_add(c3, block_dot(p, b, 3, q8, q, g8), &s[b][3]);
-        e3 = lanes_add(e3, block_dot(p, b, 3, q8, qe, g8e), &se[b][3]);
-    }
-    acc[0] = c0, acc[1] = c1, acc[2] = c2, acc[3] = c3;
-    acc_next[0] = e0, acc_next[1] = e1, acc_next[2] = e2, acc_next[3] = e3;
 }
 
 // ---- T = 1: one pass over the weights, straight from memory ----
@@ -267,7 +183,94 @@ matvec_quant(const void *W, const slm_acts *a, int r0, int r1, float *y, int q8)
     }
 }
 
-// ---- T > 1 ----
+// ---- T > 1: panels of unpacked weights that every token reuses ----
+
+#define KC 64  // blocks per panel
+#define TC 32  // tokens per pass; their accumulators wait on the stack between panels
+
+typedef struct {
+    __m256i u[KC][4];  // [block][row] Q4_0: nibbles; Q8_0: |w|
+    __m256i w[KC][4];  // [block][row] Q8_0 only: w, whose signs go onto a
+    float d[KC][4];    // [block][row] weight scales
+} panel;
+
+static inline __m128 f16x4_to_f32(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3) {
+    return _mm_cvtph_ps(_mm_setr_epi16((short)h0, (short)h1, (short)h2, (short)h3, 0, 0, 0, 0));
+}
+
+static void panel_q4_0(panel *p, const slm_block_q4_0 *const rows[4], int b0, int nblk) {
+    for (int b = 0; b < nblk; b++) {
+        for (int i = 0; i < 4; i++) p->u[b][i] = q4_unpack(rows[i][b0 + b].qs);
+        _mm_store_ps(p->d[b], f16x4_to_f32(rows[0][b0 + b].d, rows[1][b0 + b].d, rows[2][b0 + b].d, rows[3][b0 + b].d));
+    }
+}
+
+static void panel_q8_0(panel *p, const slm_block_q8_0 *const rows[4], int b0, int nblk) {
+    for (int b = 0; b < nblk; b++) {
+        for (int i = 0; i < 4; i++) {
+            __m256i w = _mm256_loadu_si256((const __m256i *)rows[i][b0 + b].qs);
+            p->u[b][i] = _mm256_abs_epi8(w);
+            p->w[b][i] = w;
+        }
+        _mm_store_ps(p->d[b], f16x4_to_f32(rows[0][b0 + b].d, rows[1][b0 + b].d, rows[2][b0 + b].d, rows[3][b0 + b].d));
+    }
+}
+
+// p for row i of panel block b.
+static inline __m256i block_dot(const panel *p, int b, int i, int q8, __m256i q, __m256i g8) {
+    return q8 ? q8_dot(p->u[b][i], p->w[b][i], q) : q4_dot(p->u[b][i], q, g8);
+}
+
+// Scales s = (weight scale) * (activation scale) of panel blocks [0, nblk)
+// for token t, s[b][i] for row i, computed ahead so that the block loop only
+// broadcasts them from memory.
+static inline void panel_scales(const panel *p, int nblk, const slm_acts *a, int t, int b0, float s[][4]) {
+    const float *ad = a->d + (size_t)t * (a->n / SLM_QK) + b0;
+    for (int b = 0; b < nblk; b++) _mm_storeu_ps(s[b], _mm_mul_ps(_mm_load_ps(p->d[b]), _mm_set1_ps(ad[b])));
+}
+
+// Accumulates panel blocks [0, nblk) (activation blocks b0..) of 4 rows into
+// acc[i] (row i) for token t.
+static inline __attribute__((always_inline)) void
+panel_token(const panel *p, int nblk, const slm_acts *a, int t, int b0, int q8, __m256 acc[4]) {
+    float s[KC][4];
+    panel_scales(p, nblk, a, t, b0, s);
+    __m256 c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3];
+    for (int b = 0; b < nblk; b++) {
+        __m256i q, g8;
+        act_block(a, t, b0 + b, q8, &q, &g8);
+        c0 = lanes_add(c0, block_dot(p, b, 0, q8, q, g8), &s[b][0]);
+        c1 = lanes_add(c1, block_dot(p, b, 1, q8, q, g8), &s[b][1]);
+        c2 = lanes_add(c2, block_dot(p, b, 2, q8, q, g8), &s[b][2]);
+        c3 = lanes_add(c3, block_dot(p, b, 3, q8, q, g8), &s[b][3]);
+    }
+    acc[0] = c0, acc[1] = c1, acc[2] = c2, acc[3] = c3;
+}
+
+// The same for tokens t and t+1 into acc and acc_next.
+static inline __attribute__((always_inline)) void
+panel_token_pair(const panel *p, int nblk, const slm_acts *a, int t, int b0, int q8, __m256 acc[4], __m256 acc_next[4]) {
+    float s[KC][4], se[KC][4];
+    panel_scales(p, nblk, a, t, b0, s);
+    panel_scales(p, nblk, a, t + 1, b0, se);
+    __m256 c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3];
+    __m256 e0 = acc_next[0], e1 = acc_next[1], e2 = acc_next[2], e3 = acc_next[3];
+    for (int b = 0; b < nblk; b++) {
+        __m256i q, g8, qe, g8e;
+        act_block(a, t, b0 + b, q8, &q, &g8);
+        act_block(a, t + 1, b0 + b, q8, &qe, &g8e);
+        c0 = lanes_add(c0, block_dot(p, b, 0, q8, q, g8), &s[b][0]);
+        e0 = lanes_add(e0, block_dot(p, b, 0, q8, qe, g8e), &se[b][0]);
+        c1 = lanes_add(c1, block_dot(p, b, 1, q8, q, g8), &s[b][1]);
+        e1 = lanes_add(e1, block_dot(p, b, 1, q8, qe, g8e), &se[b][1]);
+        c2 = lanes_add(c2, block_dot(p, b, 2, q8, q, g8), &s[b][2]);
+        e2 = lanes_add(e2, block_dot(p, b, 2, q8, qe, g8e), &se[b][2]);
+        c3 = lanes_add(c3, block_dot(p, b, 3, q8, q, g8), &s[b][3]);
+        e3 = lanes_add(e3, block_dot(p, b, 3, q8, qe, g8e), &se[b][3]);
+    }
+    acc[0] = c0, acc[1] = c1, acc[2] = c2, acc[3] = c3;
+    acc_next[0] = e0, acc_next[1] = e1, acc_next[2] = e2, acc_next[3] = e3;
+}
 
 // Y rows [r0, r1) for either quantized type.
 static inline __attribute__((always_inline)) void
