@@ -96,14 +96,28 @@ $(BUILD)/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(if $(findstring x86_avx2,$<),$(AVX2_FLAGS)) -c $< -o $@
 
+.SECONDARY: $(call obj,fuzz,$(LIB_SRC))
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(call obj,fuzz,$(LIB_SRC))
 	$(FUZZ_CC) $(BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer -Isrc -o $@ $^ $(LDLIBS)
 
-fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZERS))
-	@for f in $(FUZZERS); do mkdir -p tests/fuzz/corpus/$$f build/fuzz/new-$$f; \
-	  echo "fuzzing $$f for $(FUZZ_SECONDS) s"; \
-	  $(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=tests/fuzz/crashers/ \
-	    build/fuzz/new-$$f tests/fuzz/corpus/$$f || exit 1; done
+# `make fuzz` runs every target in turn, `make fuzz-NAME` one. New inputs land
+# in $(BUILD)/fuzz/new-NAME; those that add coverage are then merged into
+# tests/fuzz/corpus/NAME (greedy set cover over edges: the fewest files that
+# reach all the code). Crashers go to tests/fuzz/crashers/; once fixed, move
+# them into the corpus.
+FUZZ_MAX_LEN      := 65536
+FUZZ_MAX_LEN_gguf := 16384
+
+.PHONY: $(addprefix fuzz-,$(FUZZERS))
+fuzz: $(addprefix fuzz-,$(FUZZERS))
+
+$(addprefix fuzz-,$(FUZZERS)): fuzz-%: $(BUILD)/fuzz/fuzz_%
+	@mkdir -p tests/fuzz/corpus/$* tests/fuzz/crashers $(BUILD)/fuzz/new-$*
+	@echo "fuzzing $* for $(FUZZ_SECONDS) s"
+	$< -max_total_time=$(FUZZ_SECONDS) -max_len=$(or $(FUZZ_MAX_LEN_$*),$(FUZZ_MAX_LEN)) -print_final_stats=1 \
+	  -artifact_prefix=tests/fuzz/crashers/ $(BUILD)/fuzz/new-$* tests/fuzz/corpus/$*
+	@echo "merging new inputs into tests/fuzz/corpus/$*"
+	$< -set_cover_merge=1 -use_counters=0 -max_len=$(or $(FUZZ_MAX_LEN_$*),$(FUZZ_MAX_LEN)) tests/fuzz/corpus/$* $(BUILD)/fuzz/new-$*
 
 # other parts of the project add their test targets to EXTRA_TESTS
 -include wasm/wasm.mk
