@@ -28,6 +28,9 @@ slm_status slm_fail(slm_error *err, slm_status code, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
+        // names in messages come from files: keep the message one printable line
+        for (char *c = err->message; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
     }
     return code;
 }

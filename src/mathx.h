@@ -48,7 +48,8 @@ static inline float slm_expf(float x) {
     p = p * r + SLM_EXP_P4;
     p = p * r + SLM_EXP_P5;
     float y = (p * (r * r) + r) + 1.0f;
-    return y * slm_bits_to_f32((uint32_t)((int32_t)k + 127) << 23);
+    int32_t ki = k == k ? (int32_t)k : INT32_MIN;   // NaN in: NaN out, as cvttps gives
+    return y * slm_bits_to_f32(((uint32_t)ki + 127u) << 23);
 }
 
 // SiLU as every backend computes it: x / (1 + exp(-x)).

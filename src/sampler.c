@@ -3,6 +3,7 @@
 // Deterministic everywhere: our own PRNG, our own exp, sums in a fixed order,
 // and candidate order defined as (logit descending, id ascending), so the
 // same seed picks the same tokens on every platform and build.
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,7 +128,16 @@ static void top_sorted(cand *c, int n, int m) {
     qsort(c, (size_t)m, sizeof *c, cmp_cand);
 }
 
+// Broken weights can produce NaN or infinite logits: make them the least and
+// the largest finite values so every step below stays well defined.
+static void sanitize(float *x, int n) {
+    for (int i = 0; i < n; i++)
+        if (!(x[i] >= -FLT_MAX)) x[i] = -FLT_MAX;   // NaN, -inf
+        else if (x[i] > FLT_MAX) x[i] = FLT_MAX;
+}
+
 int32_t slm_sampler_sample(slm_sampler *s, float *logits, const int32_t *hist, int n_hist) {
+    sanitize(logits, s->n_vocab);
     if (s->p.repeat_penalty != 1.0f && n_hist > 0) penalize(s, logits, hist, n_hist);
     if (s->p.temperature == 0.0f) return argmax(logits, s->n_vocab);
 
@@ -135,6 +145,8 @@ int32_t slm_sampler_sample(slm_sampler *s, float *logits, const int32_t *hist, i
     int n = s->n_vocab;
     float maxl = logits[argmax(logits, n)] / s->p.temperature;
     for (int i = 0; i < n; i++) c[i] = (cand){logits[i] / s->p.temperature, i};
+    sanitize(&maxl, 1);
+    for (int i = 0; i < n; i++) sanitize(&c[i].logit, 1);
     int sorted = 0;
     if (s->p.top_k > 0 && s->p.top_k < n) {
         top_sorted(c, n, s->p.top_k);
@@ -145,6 +157,7 @@ int32_t slm_sampler_sample(slm_sampler *s, float *logits, const int32_t *hist, i
         int kept = 0;
         for (int i = 0; i < n; i++)
             if (slm_expf(c[i].logit - maxl) >= s->p.min_p) c[kept++] = c[i];
+        if (!kept) return argmax(logits, s->n_vocab);
         n = kept;
     }
     if (s->p.top_p < 1.0f) {
