@@ -188,11 +188,12 @@ int main(void) {
     while (n_cases < 16 && load_case(shared, n_cases, &cases[n_cases]) == 0) n_cases++;
     CHECK(n_cases >= 6, "found %d golden cases", n_cases);
 
-    char dir[] = "/tmp/slm-golden-XXXXXX", f32[64], q8[64], q4[64], bin[600], tok[600];
+    char dir[] = "/tmp/slm-golden-XXXXXX", f32[64], q8[64], q4[64], q4s[64], bin[600], tok[600];
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
     snprintf(f32, sizeof f32, "%s/f32.gguf", dir);
     snprintf(q8, sizeof q8, "%s/q8_0.gguf", dir);
     snprintf(q4, sizeof q4, "%s/q4_0.gguf", dir);
+    snprintf(q4s, sizeof q4s, "%s/q4_0-smart.gguf", dir);
     snprintf(bin, sizeof bin, "%s/data/models/stories260K.bin", shared);
     snprintf(tok, sizeof tok, "%s/data/models/tok512.bin", shared);
     slm_error err;
@@ -201,6 +202,8 @@ int main(void) {
     CHECK(!slm_quantize_file(f32, q8, &qp, &err), "quantize q8_0: %s", err.message);
     qp = slm_quantize_default_params(SLM_TYPE_Q4_0);
     CHECK(!slm_quantize_file(f32, q4, &qp, &err), "quantize q4_0: %s", err.message);
+    qp.smart_scales = 1;
+    CHECK(!slm_quantize_file(f32, q4s, &qp, &err), "quantize q4_0 --smart: %s", err.message);
 
     slm_model *m;
     if (!slm_model_load_file(f32, 0, &m, &err)) {
@@ -218,8 +221,12 @@ int main(void) {
         check_backends(m, &cases[2], "q4_0");
         slm_model_free(m);
     } else CHECK(0, "load q4_0: %s", err.message);
+    if (!slm_model_load_file(q4s, 0, &m, &err)) {
+        check_quantized(m, cases, n_cases, "q4_0 smart", 0.99, 0.0);
+        slm_model_free(m);
+    } else CHECK(0, "load q4_0 smart: %s", err.message);
 
-    unlink(f32); unlink(q8); unlink(q4); rmdir(dir);
+    unlink(f32); unlink(q8); unlink(q4); unlink(q4s); rmdir(dir);
     for (int k = 0; k < n_cases; k++) free(cases[k].logits);
     TEST_END();
 }
