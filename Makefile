@@ -121,6 +121,7 @@ $(addprefix fuzz-,$(FUZZERS)): fuzz-%: $(BUILD)/fuzz/fuzz_%
 
 # other parts of the project add their test targets to EXTRA_TESTS
 -include wasm/wasm.mk
+-include weights-tools/nano.mk
 test: test-c $(EXTRA_TESTS)
 
 clean:

@@ -229,6 +229,23 @@ slm_status slm_perplexity(slm_context *ctx, const char *text, size_t len, int ch
                           slm_progress_fn progress, void *user, slm_perplexity_result *out,
                           slm_error *err);
 
+// ---- encoders: classification and embeddings -------------------------------
+//
+// An slm360-encoder model (see docs/FORMAT.md) reads a whole text at once:
+// tokens without BOS, bidirectional attention, mean pooling over the tokens,
+// plus the hashed n-gram branch when the model has one, then a linear layer
+// to the classes. The context's size bounds the tokens read.
+
+// Class probabilities for text (n_classes floats: softmax of the logits over
+// the model's calibrated temperature). A text longer than the context is cut
+// to its first tokens and *truncated (optional) receives how many were
+// dropped. Empty text: SLM_ERR_INVALID_ARG.
+slm_status slm_classify(slm_context *ctx, const char *text, size_t len, float *probs, int *truncated,
+                        slm_error *err);
+// The pooled vector the classifier reads (slm_embed_dim floats, L2-normalized).
+slm_status slm_embed(slm_context *ctx, const char *text, size_t len, float *vec, slm_error *err);
+int slm_embed_dim(const slm_model *model);
+
 // ---- weights tools (weights-tools/) ----------------------------------------
 
 typedef struct {
