@@ -21,6 +21,8 @@ AVX2_FLAGS := -mavx2 -mfma -mf16c
 endif
 
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
+# quiet by default: `make V=1` shows full commands
+Q   := $(if $(V),,@)
 
 .PHONY: all test test-c clean fuzz deps demo
 all: $(BUILD)/slm $(BUILD)/libslm.a
@@ -47,41 +49,43 @@ demo: deps all $(BUILD)/models/stories260K-q4_0.gguf
 # ---- optimized build -------------------------------------------------------
 $(BUILD)/opt/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) $(if $(findstring x86_avx2,$<),$(AVX2_FLAGS)) -MMD -MP -c $< -o $@
+	@echo "cc      $<"
+	$(Q)$(CC) $(BASE) $(CFLAGS) $(if $(findstring x86_avx2,$<),$(AVX2_FLAGS)) -MMD -MP -c $< -o $@
 
 $(BUILD)/libslm.a: $(call obj,opt,$(LIB_SRC))
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/slm: $(call obj,opt,$(CLI_SRC)) $(BUILD)/libslm.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- sanitized build for tests (ASan + UBSan) -------------------------------
 SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
 $(BUILD)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(SAN) $(if $(findstring x86_avx2,$<),$(AVX2_FLAGS)) -MMD -MP -c $< -o $@
+	@echo "cc asan $<"
+	$(Q)$(CC) $(BASE) $(SAN) $(if $(findstring x86_avx2,$<),$(AVX2_FLAGS)) -MMD -MP -c $< -o $@
 
 $(BUILD)/asan/libslm.a: $(call obj,asan,$(LIB_SRC))
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/asan/slm: $(call obj,asan,$(CLI_SRC)) $(BUILD)/asan/libslm.a
-	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/asan/tests/%: tests/%.c tests/test.h $(BUILD)/asan/libslm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(SAN) -Isrc -o $@ $< $(BUILD)/asan/libslm.a $(LDLIBS)
+	$(Q)$(CC) $(BASE) $(SAN) -Isrc -o $@ $< $(BUILD)/asan/libslm.a $(LDLIBS)
 
 $(BUILD)/opt/tests/%: tests/%.c tests/test.h $(BUILD)/libslm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libslm.a $(LDLIBS)
+	$(Q)$(CC) $(BASE) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libslm.a $(LDLIBS)
 
 # fuzz corpora replayed as regression tests (ASan+UBSan, no libFuzzer needed)
 $(BUILD)/asan/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/asan/libslm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(SAN) -Isrc -o $@ $< tests/fuzz/replay.c $(BUILD)/asan/libslm.a $(LDLIBS)
+	$(Q)$(CC) $(BASE) $(SAN) -Isrc -o $@ $< tests/fuzz/replay.c $(BUILD)/asan/libslm.a $(LDLIBS)
 
 test-c: all $(BUILD)/asan/slm $(addprefix $(BUILD)/asan/tests/,$(TESTS)) $(addprefix $(BUILD)/opt/tests/,$(TESTS)) \
         $(addprefix $(BUILD)/asan/replay_,$(FUZZERS))

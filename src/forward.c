@@ -9,26 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/kernels.h"
+#include "forward.h"
 #include "mathx.h"
-#include "model.h"
-#include "pool.h"
 
-struct slm_context {
-    const slm_model *m;
-    const slm_kernels *k;
-    slm_pool *pool;
-    int n_ctx, n_batch, pos;
-    size_t bytes;
-    float *kcache, *vcache;     // (n_layers, n_ctx, kv_dim)
-    float *rope_cos, *rope_sin; // (n_ctx, head_dim/2)
-    float *x;                   // (B, dim) the residual stream
-    float *xb, *xb2;            // (B, dim) scratch
-    float *q;                   // (B, dim)
-    float *hb, *hb2;            // (B, ffn_dim)
-    float *scores;              // (n_threads, n_ctx) attention weights
-    slm_acts acts;              // int8 activations, room for (B, max(dim, ffn_dim))
-};
 
 static void *alloc64(slm_context *c, size_t bytes) {
     bytes = (bytes + 63) / 64 * 64;
@@ -173,8 +156,7 @@ static void mm_task(void *arg, int ith, int nth) {
     }
 }
 
-// y_i (T, rows_i) = x (T, cols) . W_i^T for up to three weights of the same cols.
-static void matmul(slm_context *c, const float *x, int T, int n_out, const slm_weight *w0, float *y0, int ldy0,
+void forward_matmul(slm_context *c, const float *x, int T, int n_out, const slm_weight *w0, float *y0, int ldy0,
                    const slm_weight *w1, float *y1, int ldy1, const slm_weight *w2, float *y2, int ldy2) {
     mm_job j = {.k = c->k, .x = x, .a = &c->acts, .T = T, .n_out = n_out,
                 .out = {{w0, y0, ldy0}, {w1, y1, ldy1}, {w2, y2, ldy2}}};
@@ -184,18 +166,18 @@ static void matmul(slm_context *c, const float *x, int T, int n_out, const slm_w
     pool_run(c->pool, mm_task, &j);
 }
 
-#define MATMUL1(c, x, T, w, y, ldy) matmul(c, x, T, 1, w, y, ldy, NULL, NULL, 0, NULL, NULL, 0)
 
 // ---- attention --------------------------------------------------------------
 
 typedef struct {
     slm_context *c;
-    int layer, T, pos0;
+    int layer, T, pos0, causal;
     float *out;     // (T, dim)
 } attn_job;
 
-// Causal attention for tokens pos0..pos0+T-1 over the cache; one (token,
-// head) pair at a time.
+// Attention for tokens pos0..pos0+T-1 over the cache, one (token, head) pair
+// at a time: causal (each token sees positions up to its own) or, for
+// encoders, bidirectional (every token sees all pos0+T positions).
 static void attn_task(void *arg, int ith, int nth) {
     attn_job *j = arg;
     slm_context *c = j->c;
@@ -208,7 +190,7 @@ static void attn_task(void *arg, int ith, int nth) {
     int lo, hi;
     pool_split(j->T * in->n_heads, ith, nth, 1, &lo, &hi);
     for (int u = lo; u < hi; u++) {
-        int t = u / in->n_heads, h = u % in->n_heads, pos = j->pos0 + t;
+        int t = u / in->n_heads, h = u % in->n_heads, pos = j->causal ? j->pos0 + t : j->pos0 + j->T - 1;
         const float *q = c->q + (size_t)t * in->dim + h * hd;
         const float *kc = c->kcache + layer_off + (size_t)(h / group) * hd;
         const float *vc = c->vcache + layer_off + (size_t)(h / group) * hd;
@@ -222,7 +204,7 @@ static void attn_task(void *arg, int ith, int nth) {
 
 // ---- the layers -------------------------------------------------------------
 
-static void embed(slm_context *c, const int32_t *ids, int T) {
+void forward_embed(slm_context *c, const int32_t *ids, int T) {
     const slm_weight *w = &c->m->tok_embd;
     int dim = c->m->info.dim;
     for (int t = 0; t < T; t++) {
@@ -236,7 +218,7 @@ static void embed(slm_context *c, const int32_t *ids, int T) {
     }
 }
 
-static void rmsnorm_rows(slm_context *c, float *out, const float *x, const slm_weight *w, int T, int n, int stride) {
+void forward_rmsnorm_rows(slm_context *c, float *out, const float *x, const slm_weight *w, int T, int n, int stride) {
     for (int t = 0; t < T; t++) c->k->rmsnorm(out + (size_t)t * stride, x + (size_t)t * stride, w->data, n, c->m->info.norm_eps);
 }
 
@@ -256,26 +238,26 @@ static void qk_prepare(slm_context *c, const slm_layer *L, float *kcache_at, int
     }
 }
 
-static void layer_forward(slm_context *c, int l, int T, int pos0) {
+void forward_layer(slm_context *c, int l, int T, int pos0, int causal) {
     const slm_model_info *in = &c->m->info;
     const slm_layer *L = &c->m->layers[l];
     int dim = in->dim, ffn = in->ffn_dim, kv_dim = in->n_kv_heads * in->head_dim;
     size_t at = ((size_t)l * c->n_ctx + pos0) * kv_dim;
 
     // attention: x += wo . attn(rope(q), rope(k), v), k and v written straight into the cache
-    rmsnorm_rows(c, c->xb, c->x, &L->attn_norm, T, dim, dim);
-    matmul(c, c->xb, T, 3, &L->wq, c->q, dim, &L->wk, c->kcache + at, kv_dim, &L->wv, c->vcache + at, kv_dim);
+    forward_rmsnorm_rows(c, c->xb, c->x, &L->attn_norm, T, dim, dim);
+    forward_matmul(c, c->xb, T, 3, &L->wq, c->q, dim, &L->wk, c->kcache + at, kv_dim, &L->wv, c->vcache + at, kv_dim);
     qk_prepare(c, L, c->kcache + at, T, pos0);
-    attn_job aj = {.c = c, .layer = l, .T = T, .pos0 = pos0, .out = c->xb};
+    attn_job aj = {.c = c, .layer = l, .T = T, .pos0 = pos0, .causal = causal, .out = c->xb};
     pool_run(c->pool, attn_task, &aj);
-    MATMUL1(c, c->xb, T, &L->wo, c->xb2, dim);
+    FORWARD_MATMUL1(c, c->xb, T, &L->wo, c->xb2, dim);
     c->k->add(c->x, c->xb2, T * dim);
 
     // feed-forward: x += w_down . (silu(w_gate . x) * (w_up . x))
-    rmsnorm_rows(c, c->xb, c->x, &L->ffn_norm, T, dim, dim);
-    matmul(c, c->xb, T, 2, &L->w_gate, c->hb, ffn, &L->w_up, c->hb2, ffn, NULL, NULL, 0);
+    forward_rmsnorm_rows(c, c->xb, c->x, &L->ffn_norm, T, dim, dim);
+    forward_matmul(c, c->xb, T, 2, &L->w_gate, c->hb, ffn, &L->w_up, c->hb2, ffn, NULL, NULL, 0);
     c->k->swiglu(c->hb, c->hb, c->hb2, T * ffn);
-    MATMUL1(c, c->hb, T, &L->w_down, c->xb2, dim);
+    FORWARD_MATMUL1(c, c->hb, T, &L->w_down, c->xb2, dim);
     c->k->add(c->x, c->xb2, T * dim);
 }
 
@@ -283,8 +265,8 @@ static void layer_forward(slm_context *c, int l, int T, int pos0) {
 static void lm_head(slm_context *c, int T, int n_logits, float *logits) {
     const slm_model *m = c->m;
     int dim = m->info.dim, first = T - n_logits;
-    rmsnorm_rows(c, c->xb, c->x + (size_t)first * dim, &m->output_norm, n_logits, dim, dim);
-    MATMUL1(c, c->xb, n_logits, &m->output, logits, m->info.vocab_size);
+    forward_rmsnorm_rows(c, c->xb, c->x + (size_t)first * dim, &m->output_norm, n_logits, dim, dim);
+    FORWARD_MATMUL1(c, c->xb, n_logits, &m->output, logits, m->info.vocab_size);
 }
 
 slm_status slm_eval(slm_context *c, const int32_t *ids, int n, float *logits, int all_logits, slm_error *err) {
@@ -298,8 +280,8 @@ slm_status slm_eval(slm_context *c, const int32_t *ids, int n, float *logits, in
             return slm_fail(err, SLM_ERR_INVALID_ARG, "token id %d is out of range (vocabulary of %d)", ids[i], in->vocab_size);
     for (int done = 0; done < n;) {
         int T = n - done < c->n_batch ? n - done : c->n_batch;
-        embed(c, ids + done, T);
-        for (int l = 0; l < in->n_layers; l++) layer_forward(c, l, T, c->pos);
+        forward_embed(c, ids + done, T);
+        for (int l = 0; l < in->n_layers; l++) forward_layer(c, l, T, c->pos, 1);
         c->pos += T;
         done += T;
         if (logits && all_logits) lm_head(c, T, T, logits + (size_t)(done - T) * in->vocab_size);
