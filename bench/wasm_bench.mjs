@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 
 import { measure, median } from './wasm_measure.js';
 
@@ -55,7 +56,7 @@ if (process.argv.includes('--child-memory')) {
         },
       }, nodeEnv);
       const kind = /^https?:/.test(source) ? { kind: 'url', url: source } : { kind: 'path', path: source };
-      listener({ id: 1, type: 'load', source: kind, build: 'simd', threads: 1, ctx });
+      listener({ id: 1, type: 'load', source: kind, threads: 1, auto: false, ctx });
     });
   } else {
     const { loadModel } = await import('../js/node.js');
@@ -232,7 +233,9 @@ const fileMiB = statSync(model).size / 2 ** 20;
 const med = (key, field) => median(results[key].map((r) => r[field]));
 const commit = spawnSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
 const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? '?';
-console.log(`\nmodel ${model} (${fileMiB.toFixed(1)} MiB), prefill ${P} tokens, decode ${N}, ${rounds} rounds x ${reps} reps (medians)`);
+console.log('\nsizes (gzip -9): ' + ['slm360.wasm', 'slm360.js', 'slm360-threads.wasm', 'slm360-threads.js', 'slm360-threads.worker.js']
+  .map((f) => `${f} ${(gzipSync(readFileSync(join(root, 'dist', f)), { level: 9 }).length / 1024).toFixed(1)} KiB`).join(', '));
+console.log(`model ${model} (${fileMiB.toFixed(1)} MiB), prefill ${P} tokens, decode ${N}, ${rounds} rounds x ${reps} reps (medians)`);
 console.log(`machine: ${cpu}, node ${process.version}, commit ${commit}\n`);
 console.log('| engine | threads | build | load ms | prefill ms | x native | decode ms/token | x native | tokens/s |');
 console.log('|---|---|---|---|---|---|---|---|---|');

@@ -11,6 +11,9 @@ import { readGgufHeader } from './gguf-header.js';
 const PREFILL_SLICE = 64;        // prompt tokens fed between two abort checks
 const READ_SLICE = 4 << 20;      // bytes per file read, straight into wasm memory
 const PROGRESS_STEP = 1 << 20;   // bytes between two progress events
+// threads: 'auto' uses threads only for models this big: for smaller ones the
+// threads' hand-offs (a few per layer and token) cost more than they save
+const AUTO_THREADS_BYTES = 32 << 20;
 
 const BUILDS = {
   simd: { glue: () => import('../dist/slm360.js'), wasm: new URL('../dist/slm360.wasm', import.meta.url) },
@@ -51,6 +54,7 @@ const tick = globalThis.setImmediate
  */
 export function serve(port, env) {
   let M = null;                 // the emscripten module
+  let built = null;             // its build and thread count
   let model = 0, ctx = 0;       // engine pointers
   const queue = [], controllers = new Map();
   let busy = false;
@@ -173,8 +177,8 @@ export function serve(port, env) {
   }
 
   // Streams the file into one malloc'd block: the header first (to learn the
-  // size), then every chunk straight to its place. Returns the model pointer.
-  async function readModel(src, signal, emit) {
+  // size and pick the engine), then every chunk straight to its place.
+  async function readModel(src, signal, emit, engineFor) {
     let posted = 0;
     const progress = (loaded, total) => {
       if (loaded - posted < PROGRESS_STEP && loaded !== total) return;
@@ -205,6 +209,8 @@ export function serve(port, env) {
     const total = src.size ?? header.fileSize;
     if (total < header.fileSize)
       throw bad(`truncated: the header describes ${header.fileSize} bytes, the file has ${total}`);
+    M = await engineFor(header);
+    if (signal.aborted) throw aborted();
     const ptr = M._malloc(total);
     if (!ptr) throw new EngineError('OUT_OF_MEMORY', `out of memory for a model of ${total} bytes`);
     try {
@@ -240,15 +246,18 @@ export function serve(port, env) {
 
   /** One entry per request type: (request, abort signal, emit event) -> result. */
   const handlers = {
-    async load({ source, build, threads, ctx: nCtx }, signal, emit) {
+    async load({ source, threads, auto, ctx: nCtx }, signal, emit) {
       if (model) throw new EngineError('INVALID_ARG', 'this worker already holds a model');
-      const engine = M ? Promise.resolve(M) : start(build, threads);   // compiles while the first bytes arrive
-      engine.catch(() => {});
       const src = await open(source, signal);
       try {
-        M = await engine;
-        const { m, header, total } = await readModel(src, signal, emit);
-        const c = M._api_context_new(m, nCtx, threads);
+        const { m, header, total } = await readModel(src, signal, emit, async (h) => {
+          if (built) return M;   // a worker whose earlier load failed keeps its engine
+          if (auto && h.tensors.reduce((n, t) => n + t.bytes, 0) < AUTO_THREADS_BYTES) threads = 1;
+          // one thread: the plain SIMD build (no atomics, no thread workers)
+          built = { build: threads > 1 ? 'threads' : 'simd', threads };
+          return start(built.build, threads);
+        });
+        const c = M._api_context_new(m, nCtx, built.threads);
         if (!c) {
           const e = engineError();
           M._api_model_free(m);
@@ -260,7 +269,7 @@ export function serve(port, env) {
         for (const t of header.tensors) tensorTypes[t.type] = (tensorTypes[t.type] ?? 0) + t.bytes;
         const info = JSON.parse(cstr(M._api_info_json(model, ctx)));
         emit({ loaded: total, total, phase: 'ready' });
-        return { ...info, fileBytes: total, tensorTypes, memoryBytes: M.HEAPU8.length, build, threads };
+        return { ...info, fileBytes: total, tensorTypes, memoryBytes: M.HEAPU8.length, ...built };
       } finally {
         src.close();
       }

@@ -19,7 +19,11 @@ export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
   /** Cancels the download and the load. */
   signal?: AbortSignal;
-  /** 'auto' (default): the cores available, if the environment allows threads (Node; pages that are cross-origin isolated). 1 picks the single-thread build. */
+  /**
+   * 'auto' (default): for models of 32 MiB of weights or more, the cores available (at most 8) if the
+   * environment allows threads (Node; cross-origin isolated pages), else one. A number asks for that many
+   * (more than one: the pthreads build, where allowed). 1 picks the single-thread build.
+   */
   threads?: 'auto' | number;
   /** Context size in tokens, at most the model's (default: the model's). */
   ctx?: number;

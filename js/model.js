@@ -40,18 +40,16 @@ const GENERATE_DEFAULTS = {
 export function createLoadModel(host) {
   return async function loadModel(input, options = {}) {
     const { onProgress, signal, ctx = 0 } = options;
-    let threads = options.threads ?? 'auto';
-    if (threads === 'auto') threads = Math.min(host.cores, 8);
+    const auto = (options.threads ?? 'auto') === 'auto';
+    let threads = auto ? Math.min(host.cores, 8) : options.threads;
     if (!Number.isInteger(threads) || threads < 1) throw new SlmError('INVALID_ARG', `threads must be 'auto' or a positive integer, not ${options.threads}`);
     if (!Number.isInteger(ctx) || ctx < 0) throw new SlmError('INVALID_ARG', `ctx must be a non-negative integer, not ${ctx}`);
-    threads = Math.min(threads, MAX_THREADS);
-    // one thread: the plain SIMD build (no atomics, no thread workers)
-    const build = threads > 1 && host.threadsAllowed ? 'threads' : 'simd';
-    if (build === 'simd') threads = 1;
+    // the worker picks the build: more than one thread, the pthreads build
+    threads = host.threadsAllowed ? Math.min(threads, MAX_THREADS) : 1;
     const { source, transfer } = host.source(input) ?? commonSource(input);
     const model = new Model(host.spawn());
     try {
-      model.info = await model._request('load', { source, build, threads, ctx }, { signal, transfer, onEvent: onProgress });
+      model.info = await model._request('load', { source, threads, auto, ctx }, { signal, transfer, onEvent: onProgress });
     } catch (e) {
       model._close();
       throw e;

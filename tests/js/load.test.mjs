@@ -42,7 +42,7 @@ async function generates(model) {
 }
 
 test('from a file path, with the model described in info', async () => {
-  const m = await loadModel(path, { threads: 1 });
+  const m = await loadModel(path);   // threads: 'auto' is one thread for a model this small
   const { info } = m;
   assert.equal(info.architecture, 'llama');
   assert.equal(info.dim, 256);
@@ -126,7 +126,7 @@ test('the worker keeps serving after a bad model', async () => {
   w.on('message', (m) => m.type !== 'event' && replies.get(m.id)(m));
   const ask = (id, req) => new Promise((r) => { replies.set(id, r); w.postMessage({ id, ...req }); });
   try {
-    const load = (source) => ({ type: 'load', source, build: 'simd', threads: 1, ctx: 0 });
+    const load = (source) => ({ type: 'load', source, threads: 1, auto: false, ctx: 0 });
     const bad = await ask(1, load({ kind: 'blob', blob: new Blob([bytes.subarray(0, 5000)]) }));
     assert.equal(bad.code, 'BAD_MODEL');
     assert.equal((await ask(2, load({ kind: 'blob', blob: new Blob([wrongShape()]) }))).code, 'BAD_MODEL');
