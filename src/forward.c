@@ -69,7 +69,8 @@ slm_status slm_context_new(const slm_model *m, const slm_context_params *p, slm_
     c->k = k;
     c->n_ctx = p->n_ctx ? p->n_ctx : in->context_length;
     c->n_batch = p->n_batch > 0 ? p->n_batch : 128;
-    if (c->n_batch > c->n_ctx) c->n_batch = c->n_ctx;
+    // an encoder reads a whole text in one batch (attention sees every token)
+    if (c->n_batch > c->n_ctx || in->is_encoder) c->n_batch = c->n_ctx;
     int nt = p->n_threads ? p->n_threads : 1;
     size_t B = (size_t)c->n_batch, kv_dim = (size_t)in->n_kv_heads * in->head_dim;
     size_t widest = (size_t)(in->ffn_dim > in->dim ? in->ffn_dim : in->dim);
@@ -204,18 +205,17 @@ static void attn_task(void *arg, int ith, int nth) {
 
 // ---- the layers -------------------------------------------------------------
 
-void forward_embed(slm_context *c, const int32_t *ids, int T) {
-    const slm_weight *w = &c->m->tok_embd;
-    int dim = c->m->info.dim;
-    for (int t = 0; t < T; t++) {
-        float *x = c->x + (size_t)t * dim;
-        switch (w->type) {
-        case SLM_TYPE_Q4_0: c->k->row_q4_0(w->data, ids[t], dim, x); break;
-        case SLM_TYPE_Q8_0: c->k->row_q8_0(w->data, ids[t], dim, x); break;
-        case SLM_TYPE_F16: c->k->row_f16(w->data, ids[t], dim, x); break;
-        default: memcpy(x, (const float *)w->data + (size_t)ids[t] * dim, dim * sizeof(float)); break;
-        }
+void forward_row(const slm_context *c, const slm_weight *w, int row, float *out) {
+    switch (w->type) {
+    case SLM_TYPE_Q4_0: c->k->row_q4_0(w->data, row, w->cols, out); break;
+    case SLM_TYPE_Q8_0: c->k->row_q8_0(w->data, row, w->cols, out); break;
+    case SLM_TYPE_F16: c->k->row_f16(w->data, row, w->cols, out); break;
+    default: memcpy(out, (const float *)w->data + (size_t)row * w->cols, w->cols * sizeof(float)); break;
     }
+}
+
+void forward_embed(slm_context *c, const int32_t *ids, int T) {
+    for (int t = 0; t < T; t++) forward_row(c, &c->m->tok_embd, ids[t], c->x + (size_t)t * c->m->info.dim);
 }
 
 void forward_rmsnorm_rows(slm_context *c, float *out, const float *x, const slm_weight *w, int T, int n, int stride) {

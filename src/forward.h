@@ -23,6 +23,8 @@ struct slm_context {
     slm_acts acts;              // int8 activations, room for (B, max(dim, ffn_dim))
 };
 
+// out (w->cols) = row `row` of w, dequantized.
+void forward_row(const slm_context *c, const slm_weight *w, int row, float *out);
 // x (T, dim) = token embeddings of ids.
 void forward_embed(slm_context *c, const int32_t *ids, int T);
 // One transformer block over c->x for tokens at positions pos0..pos0+T-1;

@@ -81,6 +81,28 @@ int model_read_config(const gguf_file *g, slm_model_info *in, char *err, size_t 
     return 0;
 }
 
+// The encoder's head: softmax temperature and the n-gram branch.
+static int read_encoder_config(const gguf_file *g, slm_model *m, char *err, size_t errlen) {
+    const char *arch = "slm360-encoder";
+    int buckets = 0;
+    slm_ngram_cfg *ng = &m->ngram;
+    if (cfg_f32(g, arch, "temperature", 1.0f, 1e-3f, 1e3f, &m->temperature, err, errlen) ||
+        cfg_u32(g, arch, "ngram.buckets", 0, 0, 0, 1 << 24, &buckets, err, errlen))
+        return -1;
+    if (!buckets) return 0;
+    if (cfg_u32(g, arch, "ngram.dim", 1, 0, 1, 1 << 16, &m->ngram_dim, err, errlen) ||
+        cfg_u32(g, arch, "ngram.word_max", 0, 0, 0, 8, &ng->word_max, err, errlen) ||
+        cfg_u32(g, arch, "ngram.char_max", 0, 0, 0, 16, &ng->char_max, err, errlen) ||
+        cfg_u32(g, arch, "ngram.char_min", 0, 1, 1, ng->char_max ? (uint32_t)ng->char_max : 1, &ng->char_min, err, errlen))
+        return -1;
+    if (!ng->word_max && !ng->char_max) {
+        snprintf(err, errlen, "%s.ngram.buckets is %d but there are neither word nor character n-grams", arch, buckets);
+        return -1;
+    }
+    ng->buckets = (uint32_t)buckets;
+    return 0;
+}
+
 // ---- tensors -----------------------------------------------------------------
 
 typedef struct {
@@ -135,7 +157,8 @@ static int bind_all(binder *b) {
         bind(b, &m->output_norm, "output_norm.weight", 0, in->dim, T_F32, 1))
         return -1;
     if (in->is_encoder) {
-        if (bind(b, &m->cls_w, "cls.weight", in->n_classes, in->dim, T_MATRIX, 1) ||
+        if ((m->ngram_dim && bind(b, &m->ngram_embd, "ngram_embd.weight", (int)m->ngram.buckets, m->ngram_dim, T_MATRIX, 1)) ||
+            bind(b, &m->cls_w, "cls.weight", in->n_classes, in->dim + m->ngram_dim, T_F32, 1) ||
             bind(b, &m->cls_b, "cls.bias", 0, in->n_classes, T_F32, 1))
             return -1;
     } else {
@@ -227,13 +250,15 @@ static slm_status load_parsed(slm_model *m, unsigned flags, char *err, size_t er
     m->info.eos_id = vocab_eos(m->vocab);
     if (flags & SLM_LOAD_VOCAB_ONLY) return SLM_OK;
 
-    if (model_read_config(&m->gguf, &m->info, err, errlen))
-        return strstr(err, "not supported") ? SLM_ERR_UNSUPPORTED : SLM_ERR_BAD_MODEL;
-    if (!(m->layers = calloc((size_t)m->info.n_layers, sizeof *m->layers))) return SLM_ERR_OUT_OF_MEMORY;
+    // before the config: vocabulary-only files need not have one
     if (m->gguf.n_tensors == 0) {
         snprintf(err, errlen, "the file has no weights (a vocabulary-only file?)");
         return SLM_ERR_BAD_MODEL;
     }
+    if (model_read_config(&m->gguf, &m->info, err, errlen))
+        return strstr(err, "not supported") ? SLM_ERR_UNSUPPORTED : SLM_ERR_BAD_MODEL;
+    if (m->info.is_encoder && read_encoder_config(&m->gguf, m, err, errlen)) return SLM_ERR_BAD_MODEL;
+    if (!(m->layers = calloc((size_t)m->info.n_layers, sizeof *m->layers))) return SLM_ERR_OUT_OF_MEMORY;
     binder b = {.m = m, .used = calloc(m->gguf.n_tensors, 1), .err = err, .errlen = errlen};
     if (!b.used) return SLM_ERR_OUT_OF_MEMORY;
     rc = bind_all(&b);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "gguf.h"
+#include "ngram.h"
 #include "slm.h"
 #include "tokenizer.h"
 
@@ -38,7 +39,13 @@ struct slm_model {
     slm_weight output_norm;             // (dim)
     slm_weight output;                  // (vocab, dim), = tok_embd when tied
     slm_layer *layers;                  // (n_layers)
-    slm_weight cls_w, cls_b;            // encoder classifier (n_classes, dim), (n_classes)
+    // encoders: the n-gram branch (buckets, ngram_dim), absent when
+    // ngram.buckets == 0, and the classifier over [pooled tokens; n-grams]
+    slm_ngram_cfg ngram;
+    int ngram_dim;                      // 0 without the branch
+    slm_weight ngram_embd;              // (buckets, ngram_dim)
+    slm_weight cls_w, cls_b;            // (n_classes, dim + ngram_dim) F32, (n_classes)
+    float temperature;                  // softmax temperature of the classifier
     char **class_labels;                // (n_classes)
     slm_vocab *vocab;
 };

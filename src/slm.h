@@ -250,7 +250,7 @@ int slm_embed_dim(const slm_model *model);
 
 typedef struct {
     slm_type type;              // target type of the big matrices: Q4_0, Q8_0, F16, F32
-    int embd_type;              // type of the token embedding; -1 = Q8_0 for Q4_0, else type
+    int embd_type;              // type of the token embedding; -1 = Q8_0 for Q4_0 decoders, else type
     int smart_scales;           // Q4_0: search each block's scale for the least squared error
     slm_progress_fn progress;
     slm_note_fn note;

@@ -137,9 +137,12 @@ static slm_status random_weights(wt_model *m, uint64_t seed, slm_error *err) {
     if (!norm) return slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
     for (int i = 0; i < in->dim; i++) norm[i] = 1.0f;
     if (in->is_encoder) {
-        float *cw = wt_add(m, "cls.weight", in->n_classes, in->dim), *cb = wt_add(m, "cls.bias", 0, in->n_classes);
-        if (!cw || !cb) return slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
-        fill(cw, (size_t)in->n_classes * in->dim, std, &s);
+        int cols = in->dim + m->ngram_dim;
+        float *ng = wt_add(m, "ngram_embd.weight", (int)m->ngram.buckets, m->ngram_dim);
+        float *cw = wt_add(m, "cls.weight", in->n_classes, cols), *cb = wt_add(m, "cls.bias", 0, in->n_classes);
+        if (!ng || !cw || !cb) return slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
+        fill(ng, (size_t)m->ngram.buckets * m->ngram_dim, std, &s);
+        fill(cw, (size_t)in->n_classes * cols, std, &s);
     }
     return SLM_OK;
 }
@@ -157,6 +160,10 @@ slm_status slm_init_random(const slm_init_params *p, const char *out_path, slm_e
     static const char *const labels[NANO_RANDOM_CLASSES] = {"class0", "class1", "class2", "class3",
                                                             "class4", "class5", "class6", "class7"};
     m.class_labels = labels;
+    if (ps->encoder) {   // the nano's hashed n-gram branch: 2^14 buckets x 64
+        m.ngram = (slm_ngram_cfg){.buckets = 1u << 14, .word_max = 2, .char_min = 3, .char_max = 5};
+        m.ngram_dim = 64;
+    }
     gguf_writer *w = gguf_writer_new();
     slm_status rc = w ? SLM_OK : slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
     if (!rc) rc = p->vocab_path ? vocab_from_file(w, p->vocab_path, ps->vocab, err) : synthetic_vocab(w, ps->vocab, err);

@@ -38,7 +38,12 @@ slm_status slm_quantize_file(const char *in_path, const char *out_path, const sl
     gguf_writer *w = gguf_writer_new();
     if (!w) rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
     if (!rc) rc = to_f32(src, &m, err);
-    if (!rc && src->info.is_encoder) m.class_labels = (const char *const *)src->class_labels;
+    if (!rc && src->info.is_encoder) {
+        m.class_labels = (const char *const *)src->class_labels;
+        m.temperature = src->temperature;
+        m.ngram = src->ngram;
+        m.ngram_dim = src->ngram_dim;
+    }
     if (!rc && wt_copy_tokenizer(w, &src->gguf)) rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
     if (!rc) rc = wt_write(w, &m, p, out_path, err);
     gguf_writer_free(w);

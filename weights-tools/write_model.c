@@ -88,7 +88,14 @@ static int write_config(gguf_writer *w, const wt_model *m, uint32_t file_type) {
          gguf_w_u32(w, KEY("vocab_size"), (uint32_t)c->vocab_size);
     if (c->is_encoder) {
         rc = rc || gguf_w_u32(w, KEY("num_classes"), (uint32_t)c->n_classes) ||
-             gguf_w_arr_str(w, KEY("class_labels"), m->class_labels, NULL, (uint64_t)c->n_classes);
+             gguf_w_arr_str(w, KEY("class_labels"), m->class_labels, NULL, (uint64_t)c->n_classes) ||
+             gguf_w_f32(w, KEY("temperature"), m->temperature > 0.0f ? m->temperature : 1.0f);
+        if (m->ngram.buckets)
+            rc = rc || gguf_w_u32(w, KEY("ngram.buckets"), m->ngram.buckets) ||
+                 gguf_w_u32(w, KEY("ngram.dim"), (uint32_t)m->ngram_dim) ||
+                 gguf_w_u32(w, KEY("ngram.word_max"), (uint32_t)m->ngram.word_max) ||
+                 gguf_w_u32(w, KEY("ngram.char_min"), (uint32_t)m->ngram.char_min) ||
+                 gguf_w_u32(w, KEY("ngram.char_max"), (uint32_t)m->ngram.char_max);
     }
 #undef KEY
     if (c->qk_norm) rc = rc || gguf_w_bool(w, "slm360.qk_norm", 1);
@@ -104,7 +111,10 @@ static uint32_t target_type(const wt_tensor *t, const slm_quantize_params *p, in
 }
 
 slm_status wt_write(gguf_writer *w, wt_model *m, const slm_quantize_params *p, const char *path, slm_error *err) {
-    int embd_type = p->embd_type >= 0 ? p->embd_type : p->type == SLM_TYPE_Q4_0 ? (int)SLM_TYPE_Q8_0 : (int)p->type;
+    // Q4_0 decoders keep the token embedding (also the LM head) at Q8_0; an
+    // encoder's is only an input table
+    int embd_type = p->embd_type >= 0 ? p->embd_type : (int)p->type;
+    if (p->embd_type < 0 && p->type == SLM_TYPE_Q4_0 && !m->cfg.is_encoder) embd_type = SLM_TYPE_Q8_0;
     int quantized = p->type == SLM_TYPE_Q4_0 || p->type == SLM_TYPE_Q8_0;
     int ffn = m->cfg.ffn_dim;
     if (quantized && ffn % SLM_QK) {

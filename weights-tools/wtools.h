@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "../src/gguf.h"
+#include "../src/ngram.h"
 #include "../src/slm.h"
 
 typedef struct {
@@ -20,6 +21,9 @@ typedef struct {
     wt_tensor *tensors;
     int n_tensors, cap;
     const char *const *class_labels;  // encoders: n_classes labels
+    float temperature;      // encoders: softmax temperature (0 means 1)
+    slm_ngram_cfg ngram;    // encoders: n-gram features (buckets 0: no branch)
+    int ngram_dim;          // encoders: width of ngram_embd.weight
 } wt_model;
 
 // Appends a zeroed tensor; returns its data or NULL when out of memory.
