@@ -77,16 +77,17 @@ static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
 // The exact integer p of each lane (kernels.h) comes from maddubs, which
 // multiplies unsigned by signed bytes and adds neighbours into int16 (at most
 // 2*128*127 = 32512 here: it never saturates), then madd with ones adds those
-// pairs:
-//   Q4_0: maddubs(nibble 0..15, a) - 8*g, g being the group sums in slm_acts;
-//   Q8_0: maddubs(|w|, a with w's sign) (|-128| is 128 as unsigned: exact).
+// pairs. Two forms:
+//   nibbles 0..15 (Q4_0, T = 1): maddubs(nibble, a) - 8*g, g being the group
+//     sums in slm_acts;
+//   signed weights w (Q8_0, and Q4_0's nibble - 8 in panels): maddubs(|w|, a
+//     with w's sign); |-128| is 128 as an unsigned byte, so Q8_0's -128 is exact.
 // Then lane = lane + (float)p * s, s broadcast from memory.
 //
 // T = 1 (decoding) streams 4 rows at a time from memory, unpacking on the fly.
 // T > 1 goes by 4 rows and 2 tokens: 8 accumulators of 8 lanes, each unpacked
 // weight block used for 2 tokens and each activation block for 4 rows. A panel
-// holds 4 rows x KC blocks of weights unpacked once (bytes ready for maddubs,
-// scales as f32) and serves every token.
+// holds 4 rows x KC blocks of weights unpacked once and serves every token.
 
 // The 32 nibbles of a Q4_0 block as bytes in element order: bytes 0..15 are
 // qs & 15 (elements 0..15), bytes 16..31 are qs >> 4 (elements 16..31).
@@ -100,8 +101,8 @@ static inline __m256i q4_dot(__m256i w, __m256i q, __m256i g8) {
     return _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(w, q), _mm256_set1_epi16(1)), g8);
 }
 
-// p of a Q8_0 block (w, and |w| as unsigned) with activations q.
-static inline __m256i q8_dot(__m256i w_abs, __m256i w, __m256i q) {
+// p of signed weights w (|w| given as unsigned bytes) with activations q.
+static inline __m256i signed_dot(__m256i w_abs, __m256i w, __m256i q) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(q, w)), _mm256_set1_epi16(1));
 }
 
@@ -110,17 +111,17 @@ static inline __m256 lanes_add(__m256 acc, __m256i p, const float *s) {
     return _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(s)));
 }
 
-// Token t's activation block b: the int8 values, and 8*g for Q4_0.
-static inline void act_block(const slm_acts *a, int t, int b, int q8, __m256i *q, __m256i *g8) {
-    size_t at = (size_t)t * a->n + (size_t)b * SLM_QK;
-    *q = _mm256_loadu_si256((const __m256i *)(a->q + at));
-    *g8 = q8 ? _mm256_setzero_si256() : _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(a->g + at / 4)), 3);
-}
-
 // ---- T = 1: one pass over the weights, straight from memory ----
 
+// Activation block b of the only token: the int8 values, and 8*g for Q4_0.
+static inline void act_block(const slm_acts *a, size_t b, int q8, __m256i *q, __m256i *g8) {
+    *q = _mm256_loadu_si256((const __m256i *)(a->q + b * SLM_QK));
+    *g8 = q8 ? _mm256_setzero_si256() : _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(a->g + b * SLM_QK / 4)), 3);
+}
+
 // Bytes the mat-vec prefetches ahead of its reads: about DRAM latency times
-// bandwidth; measured best on an EPYC (Zen 4) between 3 and 12 KB.
+// bandwidth. Measured on a Zen 4 EPYC: a token ~15% faster than prefetching
+// just the next 4 rows; anything from 3 to 12 KB about the same.
 #define PREFETCH_AHEAD 4608
 
 // Weight scale times activation scale for blocks [0, cnt) (cnt <= 8) of a row
@@ -165,16 +166,16 @@ matvec_quant(const void *W, const slm_acts *a, int r0, int r1, float *y, int q8)
             for (int k = 0; k < cnt; k++) {
                 size_t b = (size_t)(b0 + k), off = b * bb + 2;
                 __m256i q, g8;
-                act_block(a, 0, (int)b, q8, &q, &g8);
+                act_block(a, b, q8, &q, &g8);
                 if (q8) {
                     __m256i w0 = _mm256_loadu_si256((const __m256i *)(rows[0] + off));
                     __m256i w1 = _mm256_loadu_si256((const __m256i *)(rows[1] + off));
                     __m256i w2 = _mm256_loadu_si256((const __m256i *)(rows[2] + off));
                     __m256i w3 = _mm256_loadu_si256((const __m256i *)(rows[3] + off));
-                    c0 = lanes_add(c0, q8_dot(_mm256_abs_epi8(w0), w0, q), &s[0][k]);
-                    c1 = lanes_add(c1, q8_dot(_mm256_abs_epi8(w1), w1, q), &s[1][k]);
-                    c2 = lanes_add(c2, q8_dot(_mm256_abs_epi8(w2), w2, q), &s[2][k]);
-                    c3 = lanes_add(c3, q8_dot(_mm256_abs_epi8(w3), w3, q), &s[3][k]);
+                    c0 = lanes_add(c0, signed_dot(_mm256_abs_epi8(w0), w0, q), &s[0][k]);
+                    c1 = lanes_add(c1, signed_dot(_mm256_abs_epi8(w1), w1, q), &s[1][k]);
+                    c2 = lanes_add(c2, signed_dot(_mm256_abs_epi8(w2), w2, q), &s[2][k]);
+                    c3 = lanes_add(c3, signed_dot(_mm256_abs_epi8(w3), w3, q), &s[3][k]);
                 } else {
                     c0 = lanes_add(c0, q4_dot(q4_unpack(rows[0] + off), q, g8), &s[0][k]);
                     c1 = lanes_add(c1, q4_dot(q4_unpack(rows[1] + off), q, g8), &s[1][k]);
@@ -189,41 +190,39 @@ matvec_quant(const void *W, const slm_acts *a, int r0, int r1, float *y, int q8)
 }
 
 // ---- T > 1: panels of unpacked weights that every token reuses ----
+//
+// A panel holds both types the same way, as signed weights w (Q4_0: nibble
+// - 8) and |w|, so that each product is signed_dot: no g needed, and the sign
+// op costs what the subtraction of 8*g would.
 
 #define KC 64  // blocks per panel
 #define TC 32  // tokens per pass; their accumulators wait on the stack between panels
 
 typedef struct {
-    __m256i u[KC][4];  // [block][row] Q4_0: nibbles; Q8_0: |w|
-    __m256i w[KC][4];  // [block][row] Q8_0 only: w, whose signs go onto a
-    float d[KC][4];    // [block][row] weight scales
+    __m256i w_abs[KC][4];  // [block][row] |w| (as unsigned bytes)
+    __m256i w[KC][4];      // [block][row] w
+    float d[KC][4];        // [block][row] weight scales
 } panel;
 
 static inline __m128 f16x4_to_f32(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3) {
     return _mm_cvtph_ps(_mm_setr_epi16((short)h0, (short)h1, (short)h2, (short)h3, 0, 0, 0, 0));
 }
 
-static void panel_q4_0(panel *p, const slm_block_q4_0 *const rows[4], int b0, int nblk) {
+// Blocks b0..b0+nblk-1 of 4 rows (rows[i] = row i's first block) into p.
+static void panel_fill(panel *p, const uint8_t *const rows[4], int b0, int nblk, int q8) {
+    size_t bb = q8 ? sizeof(slm_block_q8_0) : sizeof(slm_block_q4_0);
     for (int b = 0; b < nblk; b++) {
-        for (int i = 0; i < 4; i++) p->u[b][i] = q4_unpack(rows[i][b0 + b].qs);
-        _mm_store_ps(p->d[b], f16x4_to_f32(rows[0][b0 + b].d, rows[1][b0 + b].d, rows[2][b0 + b].d, rows[3][b0 + b].d));
-    }
-}
-
-static void panel_q8_0(panel *p, const slm_block_q8_0 *const rows[4], int b0, int nblk) {
-    for (int b = 0; b < nblk; b++) {
+        uint16_t d[4];
         for (int i = 0; i < 4; i++) {
-            __m256i w = _mm256_loadu_si256((const __m256i *)rows[i][b0 + b].qs);
-            p->u[b][i] = _mm256_abs_epi8(w);
+            const uint8_t *blk = rows[i] + (size_t)(b0 + b) * bb;  // fp16 scale, then the quants
+            __m256i w = q8 ? _mm256_loadu_si256((const __m256i *)(blk + 2))
+                           : _mm256_sub_epi8(q4_unpack(blk + 2), _mm256_set1_epi8(8));
+            p->w_abs[b][i] = _mm256_abs_epi8(w);
             p->w[b][i] = w;
+            memcpy(&d[i], blk, 2);
         }
-        _mm_store_ps(p->d[b], f16x4_to_f32(rows[0][b0 + b].d, rows[1][b0 + b].d, rows[2][b0 + b].d, rows[3][b0 + b].d));
+        _mm_store_ps(p->d[b], f16x4_to_f32(d[0], d[1], d[2], d[3]));
     }
-}
-
-// p for row i of panel block b.
-static inline __m256i block_dot(const panel *p, int b, int i, int q8, __m256i q, __m256i g8) {
-    return q8 ? q8_dot(p->u[b][i], p->w[b][i], q) : q4_dot(p->u[b][i], q, g8);
 }
 
 // Scales s = (weight scale) * (activation scale) of panel blocks [0, nblk)
@@ -234,71 +233,70 @@ static inline void panel_scales(const panel *p, int nblk, const slm_acts *a, int
     for (int b = 0; b < nblk; b++) _mm_storeu_ps(s[b], _mm_mul_ps(_mm_load_ps(p->d[b]), _mm_set1_ps(ad[b])));
 }
 
+// Token t's activations of block b.
+static inline __m256i act_q(const slm_acts *a, int t, int b) {
+    return _mm256_loadu_si256((const __m256i *)(a->q + (size_t)t * a->n + (size_t)b * SLM_QK));
+}
+
 // Accumulates panel blocks [0, nblk) (activation blocks b0..) of 4 rows into
 // acc[i] (row i) for token t.
-static inline __attribute__((always_inline)) void
-panel_token(const panel *p, int nblk, const slm_acts *a, int t, int b0, int q8, __m256 acc[4]) {
+static inline void panel_token(const panel *p, int nblk, const slm_acts *a, int t, int b0, __m256 acc[4]) {
     float s[KC][4];
     panel_scales(p, nblk, a, t, b0, s);
     __m256 c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3];
     for (int b = 0; b < nblk; b++) {
-        __m256i q, g8;
-        act_block(a, t, b0 + b, q8, &q, &g8);
-        c0 = lanes_add(c0, block_dot(p, b, 0, q8, q, g8), &s[b][0]);
-        c1 = lanes_add(c1, block_dot(p, b, 1, q8, q, g8), &s[b][1]);
-        c2 = lanes_add(c2, block_dot(p, b, 2, q8, q, g8), &s[b][2]);
-        c3 = lanes_add(c3, block_dot(p, b, 3, q8, q, g8), &s[b][3]);
+        __m256i q = act_q(a, t, b0 + b);
+        c0 = lanes_add(c0, signed_dot(p->w_abs[b][0], p->w[b][0], q), &s[b][0]);
+        c1 = lanes_add(c1, signed_dot(p->w_abs[b][1], p->w[b][1], q), &s[b][1]);
+        c2 = lanes_add(c2, signed_dot(p->w_abs[b][2], p->w[b][2], q), &s[b][2]);
+        c3 = lanes_add(c3, signed_dot(p->w_abs[b][3], p->w[b][3], q), &s[b][3]);
     }
     acc[0] = c0, acc[1] = c1, acc[2] = c2, acc[3] = c3;
 }
 
 // The same for tokens t and t+1 into acc and acc_next.
-static inline __attribute__((always_inline)) void
-panel_token_pair(const panel *p, int nblk, const slm_acts *a, int t, int b0, int q8, __m256 acc[4], __m256 acc_next[4]) {
+static inline void panel_token_pair(const panel *p, int nblk, const slm_acts *a, int t, int b0, __m256 acc[4],
+                                    __m256 acc_next[4]) {
     float s[KC][4], se[KC][4];
     panel_scales(p, nblk, a, t, b0, s);
     panel_scales(p, nblk, a, t + 1, b0, se);
     __m256 c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3];
     __m256 e0 = acc_next[0], e1 = acc_next[1], e2 = acc_next[2], e3 = acc_next[3];
     for (int b = 0; b < nblk; b++) {
-        __m256i q, g8, qe, g8e;
-        act_block(a, t, b0 + b, q8, &q, &g8);
-        act_block(a, t + 1, b0 + b, q8, &qe, &g8e);
-        c0 = lanes_add(c0, block_dot(p, b, 0, q8, q, g8), &s[b][0]);
-        e0 = lanes_add(e0, block_dot(p, b, 0, q8, qe, g8e), &se[b][0]);
-        c1 = lanes_add(c1, block_dot(p, b, 1, q8, q, g8), &s[b][1]);
-        e1 = lanes_add(e1, block_dot(p, b, 1, q8, qe, g8e), &se[b][1]);
-        c2 = lanes_add(c2, block_dot(p, b, 2, q8, q, g8), &s[b][2]);
-        e2 = lanes_add(e2, block_dot(p, b, 2, q8, qe, g8e), &se[b][2]);
-        c3 = lanes_add(c3, block_dot(p, b, 3, q8, q, g8), &s[b][3]);
-        e3 = lanes_add(e3, block_dot(p, b, 3, q8, qe, g8e), &se[b][3]);
+        __m256i q = act_q(a, t, b0 + b), qe = act_q(a, t + 1, b0 + b);
+        c0 = lanes_add(c0, signed_dot(p->w_abs[b][0], p->w[b][0], q), &s[b][0]);
+        e0 = lanes_add(e0, signed_dot(p->w_abs[b][0], p->w[b][0], qe), &se[b][0]);
+        c1 = lanes_add(c1, signed_dot(p->w_abs[b][1], p->w[b][1], q), &s[b][1]);
+        e1 = lanes_add(e1, signed_dot(p->w_abs[b][1], p->w[b][1], qe), &se[b][1]);
+        c2 = lanes_add(c2, signed_dot(p->w_abs[b][2], p->w[b][2], q), &s[b][2]);
+        e2 = lanes_add(e2, signed_dot(p->w_abs[b][2], p->w[b][2], qe), &se[b][2]);
+        c3 = lanes_add(c3, signed_dot(p->w_abs[b][3], p->w[b][3], q), &s[b][3]);
+        e3 = lanes_add(e3, signed_dot(p->w_abs[b][3], p->w[b][3], qe), &se[b][3]);
     }
     acc[0] = c0, acc[1] = c1, acc[2] = c2, acc[3] = c3;
     acc_next[0] = e0, acc_next[1] = e1, acc_next[2] = e2, acc_next[3] = e3;
 }
 
 // Y rows [r0, r1) for either quantized type.
-static inline __attribute__((always_inline)) void
-matmul_quant(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy, int q8) {
+static void matmul_quant(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy, int q8) {
     int nb = a->n / SLM_QK;
     size_t row_bytes = (size_t)nb * (q8 ? sizeof(slm_block_q8_0) : sizeof(slm_block_q4_0));
     panel p;
     __m256 accs[TC][4];  // [token][row]
     for (int r = r0; r < r1; r += 4) {
-        const void *rows[4];
+        const uint8_t *rows[4];
         for (int i = 0; i < 4; i++)  // past r1, repeat the last row (its results are dropped)
-            rows[i] = (const char *)W + (size_t)(r + i < r1 ? r + i : r1 - 1) * row_bytes;
+            rows[i] = (const uint8_t *)W + (size_t)(r + i < r1 ? r + i : r1 - 1) * row_bytes;
         for (int t0 = 0; t0 < a->T; t0 += TC) {
             int nt = a->T - t0 < TC ? a->T - t0 : TC;
             for (int t = 0; t < nt; t++)
                 for (int i = 0; i < 4; i++) accs[t][i] = _mm256_setzero_ps();
             for (int b0 = 0; b0 < nb; b0 += KC) {
                 int nblk = nb - b0 < KC ? nb - b0 : KC;
-                if (q8) panel_q8_0(&p, (const slm_block_q8_0 *const *)rows, b0, nblk);
-                else panel_q4_0(&p, (const slm_block_q4_0 *const *)rows, b0, nblk);
+                panel_fill(&p, rows, b0, nblk, q8);
                 int t = 0;
-                for (; t + 2 <= nt; t += 2) panel_token_pair(&p, nblk, a, t0 + t, b0, q8, accs[t], accs[t + 1]);
-                if (t < nt) panel_token(&p, nblk, a, t0 + t, b0, q8, accs[t]);
+                for (; t + 2 <= nt; t += 2) panel_token_pair(&p, nblk, a, t0 + t, b0, accs[t], accs[t + 1]);
+                if (t < nt) panel_token(&p, nblk, a, t0 + t, b0, accs[t]);
             }
             for (int t = 0; t < nt; t++)
                 for (int i = 0; i < 4 && r + i < r1; i++)
