@@ -6,7 +6,7 @@
 // Protocol. In: {id, type, ...args} for a request, {type: 'abort', id}.
 // Out: {id, type: 'event', event} while it runs (progress, tokens), then
 // {id, type: 'result', value} or {id, type: 'error', code, message}.
-import { readGgufHeader } from './gguf-header.js';
+import { GgufError, readGgufHeader } from './gguf-header.js';
 
 const PREFILL_SLICE = 64;        // prompt tokens fed between two abort checks
 const READ_SLICE = 4 << 20;      // bytes per file read, straight into wasm memory
@@ -76,8 +76,8 @@ export function serve(port, env) {
         if (!Object.hasOwn(handlers, req.type)) throw new EngineError('INVALID_ARG', `unknown request '${req.type}'`);
         port.post({ id: req.id, type: 'result', value: await handlers[req.type](req, signal, emit) });
       } catch (e) {
-        // a trap is a bug in the engine: say so rather than blame the input
-        const code = signal.aborted ? 'ABORTED' : e.code ?? (e instanceof WebAssembly.RuntimeError ? 'INTERNAL' : 'INVALID_ARG');
+        // anything but our own errors (a trap, a missing dist/ file) is on us, not the input
+        const code = signal.aborted ? 'ABORTED' : e instanceof EngineError || e instanceof GgufError ? e.code : 'INTERNAL';
         port.post({ id: req.id, type: 'error', code, message: signal.aborted ? 'aborted' : e.message });
       }
       controllers.delete(req.id);
@@ -109,15 +109,18 @@ export function serve(port, env) {
   async function start(build, threads) {
     const { glue, wasm } = BUILDS[build];
     const [factory, module] = await Promise.all([glue().then((g) => g.default), env.compile(wasm)]);
-    return factory({
+    let failed;
+    const failure = new Promise((_, reject) => (failed = reject));
+    const ready = factory({
       pthreadPoolSize: threads - 1,
       instantiateWasm(imports, done) {
-        WebAssembly.instantiate(module, imports).then((instance) => done(instance, module));
+        WebAssembly.instantiate(module, imports).then((instance) => done(instance, module), failed);
         return {};
       },
       // our "main" wasm thread is a worker, where waiting on a lock is fine
       printErr: (s) => s.startsWith('Blocking on the main thread') || console.error(s),
     });
+    return Promise.race([ready, failure]);
   }
 
   // ---- loading ------------------------------------------------------------------
@@ -251,11 +254,12 @@ export function serve(port, env) {
       const src = await open(source, signal);
       try {
         const { m, header, total } = await readModel(src, signal, emit, async (h) => {
-          if (built) return M;   // a worker whose earlier load failed keeps its engine
+          if (M) return M;   // a worker whose earlier load failed keeps its engine
           if (auto && h.tensors.reduce((n, t) => n + t.bytes, 0) < AUTO_THREADS_BYTES) threads = 1;
           // one thread: the plain SIMD build (no atomics, no thread workers)
-          built = { build: threads > 1 ? 'threads' : 'simd', threads };
-          return start(built.build, threads);
+          const build = threads > 1 ? 'threads' : 'simd', engine = await start(build, threads);
+          built = { build, threads };
+          return engine;
         });
         const c = M._api_context_new(m, nCtx, built.threads);
         if (!c) {
