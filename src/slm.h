@@ -280,6 +280,24 @@ slm_status slm_init_random(const slm_init_params *p, const char *out_path, slm_e
 // Preset names, NULL-terminated.
 const char *const *slm_preset_names(void);
 
+typedef struct {
+    int vocab_size;             // every token, <unk> <s> </s> and <0x00>..<0xFF> included (0 = 8192)
+    double char_coverage;       // share of the text's characters that get pieces; the rarest
+                                // others fall back to byte tokens (0 = 0.9995)
+    int max_piece_chars;        // longest piece in characters (0 = 16)
+    slm_progress_fn progress;
+    slm_note_fn note;
+    void *user;
+} slm_tokenizer_train_params;
+
+// Learns a SentencePiece-style BPE vocabulary from text files (*.tsv: the
+// text before each line's first tab; other files: every line) and writes it
+// as a vocabulary-only GGUF, which slm_tokenize reads back segmenting the
+// training text exactly as the trainer did. Deterministic. A vocabulary
+// that runs out of pairs to merge is smaller than asked (p->note says so).
+slm_status slm_train_tokenizer(const char *const *files, int n_files, const slm_tokenizer_train_params *p,
+                               const char *out_path, slm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -46,4 +46,11 @@ slm_status wt_write(gguf_writer *w, wt_model *m, const slm_quantize_params *p, c
 // Copies every tokenizer.* key of a parsed GGUF into w.
 int wt_copy_tokenizer(gguf_writer *w, const gguf_file *g);
 
+// slm_train_tokenizer that also hands on_word (if not NULL) the trainer's
+// final segmentation of every distinct word it learnt from ("▁" first, as
+// normalized), as vocabulary ids: tests compare it with the runtime's.
+typedef void (*wt_word_fn)(void *user, const char *word, int len, const int32_t *ids, int n);
+slm_status wt_train_tokenizer(const char *const *files, int n_files, const slm_tokenizer_train_params *p,
+                              const char *out_path, wt_word_fn on_word, void *user, slm_error *err);
+
 #endif
