@@ -108,7 +108,13 @@ export function serve(port, env) {
 
   async function start(build, threads) {
     const { glue, wasm } = BUILDS[build];
-    const [factory, module] = await Promise.all([glue().then((g) => g.default), env.compile(wasm)]);
+    const [factory, module] = await Promise.all([
+      glue().then((g) => g.default),
+      env.compile(wasm).catch((e) => {
+        if (!(e instanceof WebAssembly.CompileError)) throw e;
+        throw new EngineError('UNSUPPORTED', `this JavaScript engine cannot run slm360's WebAssembly (it needs SIMD128): ${e.message}`);
+      }),
+    ]);
     let failed;
     const failure = new Promise((_, reject) => (failed = reject));
     const ready = factory({
