@@ -93,7 +93,8 @@ static int read_encoder_config(const gguf_file *g, slm_model *m, char *err, size
     if (cfg_u32(g, arch, "ngram.dim", 1, 0, 1, 1 << 16, &m->ngram_dim, err, errlen) ||
         cfg_u32(g, arch, "ngram.word_max", 0, 0, 0, 8, &ng->word_max, err, errlen) ||
         cfg_u32(g, arch, "ngram.char_max", 0, 0, 0, 16, &ng->char_max, err, errlen) ||
-        cfg_u32(g, arch, "ngram.char_min", 0, 1, 1, ng->char_max ? (uint32_t)ng->char_max : 1, &ng->char_min, err, errlen))
+        cfg_u32(g, arch, "ngram.char_min", 0, 1, ng->char_max ? 1 : 0, ng->char_max ? (uint32_t)ng->char_max : 16,
+                &ng->char_min, err, errlen))
         return -1;
     if (!ng->word_max && !ng->char_max) {
         snprintf(err, errlen, "%s.ngram.buckets is %d but there are neither word nor character n-grams", arch, buckets);

@@ -23,6 +23,7 @@ static const struct {
     {"import-llama2c", cmd_import_llama2c, "convert a llama2.c checkpoint to GGUF"},
     {"quantize", cmd_quantize, "convert a GGUF model to Q4_0, Q8_0, F16 or F32"},
     {"init", cmd_init, "write a model of a preset shape with random weights"},
+    {"classify", cmd_classify, "classify a text with an encoder, or evaluate one on a TSV file"},
     {"train-classifier", cmd_train_classifier, "train an encoder classifier on TSV data"},
     {"train-tokenizer", cmd_train_tokenizer, "learn a BPE vocabulary from text files"},
 };
