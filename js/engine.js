@@ -388,6 +388,38 @@ export function serve(port, env) {
       }
     },
 
+    // encoders: the classes by probability (ties in class order), and the pooled vector
+    async classify({ text: s }) {
+      needModel();
+      const labels = [];
+      for (let i = 0, q; (q = M._api_class_label(model, i)); i++) labels.push(cstr(q));
+      const bytes = utf8.encode(s), p = put(bytes), out = M._malloc(4 * Math.max(labels.length, 1));
+      try {
+        if (!out) throw new EngineError('OUT_OF_MEMORY', 'out of memory');
+        const truncated = M._api_classify(ctx, p, bytes.length, out);
+        if (truncated < 0) throw engineError();
+        const probs = M.HEAPF32.slice(out / 4, out / 4 + labels.length);
+        const results = labels.map((label, i) => ({ label, score: probs[i] })).sort((a, b) => b.score - a.score);
+        return { results, truncated };
+      } finally {
+        M._free(p);
+        M._free(out);
+      }
+    },
+
+    async embed({ text: s }) {
+      needModel();
+      const dim = M._api_embed_dim(model), bytes = utf8.encode(s), p = put(bytes), out = M._malloc(4 * Math.max(dim, 1));
+      try {
+        if (!out) throw new EngineError('OUT_OF_MEMORY', 'out of memory');
+        if (M._api_embed(ctx, p, bytes.length, out) < 0) throw engineError();
+        return M.HEAPF32.slice(out / 4, out / 4 + dim);
+      } finally {
+        M._free(p);
+        M._free(out);
+      }
+    },
+
     async dispose() {
       if (ctx) M._api_context_free(ctx);
       if (model) M._api_model_free(model);

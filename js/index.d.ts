@@ -111,6 +111,14 @@ export interface Token {
   stats: GenerateStats;
 }
 
+export interface ClassScore {
+  label: string;
+  /** The class probability (softmax over the model's calibrated temperature). */
+  score: number;
+}
+
+export type ClassifyResult = ClassScore[] & { truncated: number };
+
 export class Model {
   readonly info: ModelInfo;
   /** Streams a continuation of `prompt`: text (BOS is added) or token ids (fed as given). */
@@ -119,6 +127,13 @@ export class Model {
   score(context: string, choices: string[], options?: { signal?: AbortSignal }): Promise<number[]>;
   tokenize(text: string, options?: { bos?: boolean; signal?: AbortSignal }): Promise<number[]>;
   detokenize(ids: number[] | Int32Array, options?: { signal?: AbortSignal }): Promise<string>;
+  /**
+   * An encoder's classes for `text`, most likely first, with probabilities summing to 1. `truncated`:
+   * tokens past the context that were not read (0 unless the text is longer than the context).
+   */
+  classify(text: string, options?: { signal?: AbortSignal }): Promise<ClassifyResult>;
+  /** An encoder's pooled vector of `text`, L2-normalized (the dot product of two is their cosine). */
+  embed(text: string, options?: { signal?: AbortSignal }): Promise<Float32Array>;
   /** Frees the model, its memory and its worker. */
   dispose(): Promise<void>;
 }

@@ -192,6 +192,28 @@ export class Model {
     return this._request('detokenize', { ids: Array.from(ids) }, { signal });
   }
 
+  /**
+   * An encoder's (slm360-encoder) classes for `text` with their probabilities,
+   * most likely first. `truncated` on the array: tokens past the context that
+   * were not read (0 unless the text is longer than the context).
+   * @returns {Promise<Array<{label: string, score: number}> & {truncated: number}>}
+   */
+  async classify(text, { signal } = {}) {
+    if (typeof text !== 'string') throw new SlmError('INVALID_ARG', 'the text to classify is a string');
+    const { results, truncated } = await this._request('classify', { text }, { signal });
+    return Object.assign(results, { truncated });
+  }
+
+  /**
+   * An encoder's pooled vector of `text`, the one its classifier reads
+   * (L2-normalized: a dot product of two is their cosine).
+   * @returns {Promise<Float32Array>}
+   */
+  async embed(text, { signal } = {}) {
+    if (typeof text !== 'string') throw new SlmError('INVALID_ARG', 'the text to embed is a string');
+    return this._request('embed', { text }, { signal });
+  }
+
   /** Frees the model and its worker; requests still queued are aborted. */
   async dispose() {
     if (this.#closed) return;

@@ -210,3 +210,21 @@ API int api_gen_text_len(const gen *g) { return g->text_len; }
 API int api_score(slm_context *c, const char *context, const char *const *choices, int n, double *loglik) {
     return slm_score(c, context, choices, n, loglik, NULL, &last_error) ? -1 : 0;
 }
+
+// ---- encoders --------------------------------------------------------------------
+
+// The label of encoder class i (NUL-terminated), NULL past the last.
+API const char *api_class_label(const slm_model *m, int i) { return slm_model_class_label(m, i); }
+API int api_embed_dim(const slm_model *m) { return slm_embed_dim(m); }
+
+// Class probabilities of len bytes of text into probs (the model's class
+// count): returns the tokens past the context that were not read, or -1.
+API int api_classify(slm_context *c, const char *text, int len, float *probs) {
+    int truncated = 0;
+    return slm_classify(c, text, (size_t)len, probs, &truncated, &last_error) ? -1 : truncated;
+}
+
+// The pooled, L2-normalized vector into vec (api_embed_dim floats): 0, or -1.
+API int api_embed(slm_context *c, const char *text, int len, float *vec) {
+    return slm_embed(c, text, (size_t)len, vec, &last_error) ? -1 : 0;
+}
