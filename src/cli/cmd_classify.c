@@ -161,7 +161,8 @@ static int cmp_worst(const void *pa, const void *pb) {
     return strcmp(sort_labels->names[a], sort_labels->names[b]);
 }
 
-// Per-class counts, macro-F1 over every label that is gold or predicted.
+// Per-class counts; macro-F1 over the labels of the file (a class the file
+// never has scores no F1 of its own; its false positives cost the others recall).
 static double score(const example *ex, int n, int n_labels, class_stats *s) {
     memset(s, 0, (size_t)n_labels * sizeof *s);
     for (int i = 0; i < n; i++) {
@@ -176,7 +177,7 @@ static double score(const example *ex, int n, int n_labels, class_stats *s) {
         c->precision = c->tp + c->fp ? (double)c->tp / (c->tp + c->fp) : 0.0;
         c->recall = c->support ? (double)c->tp / c->support : 0.0;
         c->f1 = c->precision + c->recall > 0.0 ? 2.0 * c->precision * c->recall / (c->precision + c->recall) : 0.0;
-        if (c->support || c->tp + c->fp) sum += c->f1, counted++;
+        if (c->support) sum += c->f1, counted++;
     }
     return counted ? sum / counted : 0.0;
 }
@@ -269,7 +270,7 @@ static int evaluate(slm_context *c, const slm_model *m, const char *path, float 
         for (int k = 0; k < L.n; k++) n_gold += s[k].support > 0;
         printf("file          %s: %d examples, %d labels (the model has %d classes)\n", path, n, n_gold, n_model);
         printf("accuracy      %.4f (%d of %d)\n", (double)correct / n, correct, n);
-        printf("macro-F1      %.4f\n", macro_f1);
+        printf("macro-F1      %.4f (over the file's %d labels)\n", macro_f1, n_gold);
         if (oos_n) {
             printf("in-scope acc. %.4f (%d of %d)\n", in_n ? (double)in_ok / in_n : 0.0, in_ok, in_n);
             printf("%s recall    %.4f (%d of %d)%s\n", OOS, (double)oos_ok / oos_n, oos_ok, oos_n,
