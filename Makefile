@@ -89,7 +89,7 @@ $(BUILD)/asan/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/asan/li
 
 test-c: all $(BUILD)/asan/slm $(addprefix $(BUILD)/asan/tests/,$(TESTS)) $(addprefix $(BUILD)/opt/tests/,$(TESTS)) \
         $(addprefix $(BUILD)/asan/replay_,$(FUZZERS))
-	@sh tests/run.sh $(BUILD) $(TESTS) $(addprefix replay_,$(FUZZERS))
+	@sh tests/run.sh $(BUILD) $(TESTS) $(addprefix replay_,$(FUZZERS)) neon wasm_kernels
 
 # ---- libFuzzer (clang): `make fuzz FUZZ_SECONDS=300` grows tests/fuzz/corpus ----
 FUZZ_CC      := clang
@@ -125,6 +125,7 @@ $(addprefix fuzz-,$(FUZZERS)): fuzz-%: $(BUILD)/fuzz/fuzz_%
 
 # other parts of the project add their test targets to EXTRA_TESTS
 -include wasm/wasm.mk
+-include wasm/minimal.mk
 -include weights-tools/nano.mk
 test: test-c $(EXTRA_TESTS)
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs every C test: all under ASan+UBSan, the golden tests also optimized.
+# Runs every C test: all under ASan+UBSan, the golden tests also optimized,
+# the kernel test also for NEON (qemu-aarch64) and wasm SIMD128 (node).
 # Each test prints "N passed, N failed"; this sums them into one final line.
 build=$1; shift
 total_pass=0; total_fail=0; failed_progs=""
@@ -22,6 +23,8 @@ run() {
 for t in "$@"; do
     case $t in
     replay_*) run "$t [asan]" "$build/asan/$t tests/fuzz/corpus/${t#replay_}" ;;
+    neon) run "test_kernels [neon, qemu]" "sh tests/neon.sh" ;;
+    wasm_kernels) run "test_kernels [wasm, node]" "sh tests/wasm.sh" ;;
     *golden*) run "$t [asan]" "$build/asan/tests/$t"; run "$t [opt]" "$build/opt/tests/$t" ;;
     *) run "$t [asan]" "$build/asan/tests/$t" ;;
     esac
