@@ -246,6 +246,85 @@ slm_status slm_classify(slm_context *ctx, const char *text, size_t len, float *p
 slm_status slm_embed(slm_context *ctx, const char *text, size_t len, float *vec, slm_error *err);
 int slm_embed_dim(const slm_model *model);
 
+// ---- documents: sentences and extractive answers ---------------------------
+//
+// Tier 3 of the assistant pipeline (src/retrieval.c): a document split into
+// sentences, each embedded by an encoder (slm_embed) and described by its
+// words (TF-IDF), so that sentences can be compared with each other and with
+// a question. Scores mix the two similarities (embed_weight); without an
+// encoder only words count. Everything is deterministic.
+
+typedef struct {
+    int start, end;             // bytes [start, end) of a text
+} slm_span;
+
+// Splits UTF-8 text into sentences: after . ! ? … 。！？ (and closing quotes
+// or brackets) followed by white space, except after abbreviations (Mr. Dr.
+// e.g. U.S. initials), before a lower-case letter, or inside numbers (3.5);
+// at blank lines, and at line ends after short lines (titles, list items);
+// sentences longer than max_bytes (0 = 400) are cut at a space. Spans
+// exclude surrounding white space; spans without letters or digits are
+// skipped. Any bytes are safe (invalid UTF-8 is kept as it is). Returns the
+// number of sentences, writing up to max spans.
+int slm_split_sentences(const char *text, size_t len, int max_bytes, slm_span *spans, int max);
+
+typedef struct {
+    float embed_weight;         // share of embedding similarity vs word similarity (0.5)
+    float lead_weight;          // summaries: bonus for early sentences (news puts them first) (0.3)
+    float redundancy;           // summaries and questions: penalty for repeating a picked sentence (0.5)
+    int max_sentence_bytes;     // longer sentences are cut (400)
+} slm_doc_params;
+
+slm_doc_params slm_doc_default_params(void);
+
+typedef struct slm_doc slm_doc;
+
+// Indexes a document (copied): splits it, embeds every sentence with the
+// encoder context if one is given (the slow part: one slm_embed per
+// sentence), and counts its words. params NULL = defaults.
+slm_status slm_doc_new(const char *text, size_t len, slm_context *encoder, const slm_doc_params *params,
+                       slm_doc **out, slm_error *err);
+void slm_doc_free(slm_doc *doc);
+int slm_doc_sentence_count(const slm_doc *doc);
+slm_span slm_doc_sentence(const slm_doc *doc, int i);     // {0, 0} if out of range
+const char *slm_doc_text(const slm_doc *doc);              // the copy, NUL-terminated
+size_t slm_doc_length(const slm_doc *doc);
+
+// Extractive summary: up to k sentences, the most central first (similar to
+// the whole document), each further one penalized for repeating those
+// already picked (MMR); written to picked in document order. Returns the count.
+int slm_doc_summarize(const slm_doc *doc, int k, int *picked, float *scores);
+
+// Every sentence ranked by relevance to a question (embedding of the
+// question with the encoder given to slm_doc_new, and shared words):
+// order receives all sentence indices, best first, scores their relevance
+// (about 0..1). encoder may be NULL (words only).
+slm_status slm_doc_rank(const slm_doc *doc, slm_context *encoder, const char *question, size_t len, int *order,
+                        float *scores, slm_error *err);
+
+// Suggested questions built from the key sentences (as for a summary):
+// "Who is X?", "What happened in 1998?", "What does the document say about
+// X?" where X is the sentence's best key phrase. Writes them one per line
+// into buf (NUL-terminated, at most cap bytes: fewer questions if they do
+// not fit) and each one's sentence into sentences (optional). Returns the count.
+int slm_doc_questions(const slm_doc *doc, int k, char *buf, size_t cap, int *sentences);
+
+typedef enum {
+    SLM_TASK_SUMMARIZE,
+    SLM_TASK_QUESTIONS,
+    SLM_TASK_ANSWER,            // needs question
+    SLM_TASK_CHAT,              // no document: question alone
+} slm_task;
+
+// The decoder prompt for a task: the document's sentences, best first by
+// order (NULL: by centrality, as for a summary), as many as fit in budget
+// tokens of the decoder's tokenizer (decoder NULL: 4 bytes a token), shown in
+// document order inside the task's instructions. doc may be NULL for
+// SLM_TASK_CHAT. Writes at most cap bytes (NUL included) and returns the
+// prompt's length, or -1 if even the instructions do not fit the budget.
+int slm_doc_prompt(const slm_doc *doc, const slm_model *decoder, slm_task task, const char *question,
+                   const int *order, int budget, char *buf, size_t cap);
+
 // ---- weights tools (weights-tools/) ----------------------------------------
 
 typedef struct {
