@@ -326,7 +326,7 @@ tr_classifier_params tr_classifier_default_params(void) {
     p.seed = 1;
     p.optim = (tr_optim_cfg){.lr = 1e-3f, .min_lr = 1e-5f, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f,
                              .weight_decay = 0.01f, .clip = 1.0f, .warmup = 0, .schedule = TR_COSINE,
-                             .decay_frac = 0.2f, .lr_mult = {1.0f, 1.0f, 1.0f}};
+                             .decay_frac = 0.2f, .lr_mult = {1.0f, 30.0f, 3.0f}};
     p.opts = (tr_train_opts){.drop_resid = 0.1f, .drop_embd = 0.1f, .drop_feat = 0.1f, .label_smoothing = 0.1f,
                              .aux_weight = 0.5f};
     p.ngram = (slm_ngram_cfg){.buckets = 16384, .word_max = 2, .char_min = 2, .char_max = 5};
@@ -457,6 +457,11 @@ slm_status tr_train_classifier(const tr_classifier_params *p, tr_classifier_resu
     float *params = tr_model_params(m, &n_params);
     int n_t;
     const tr_tensor *tens = tr_model_tensors(m, &n_t);
+    if (!cfg.transformer) {   // the n-gram branch alone: the optimizer skips the unused transformer (all first)
+        int first = 0;
+        while (first < n_t && tens[first].group == 0) first++;
+        tens += first, n_t -= first;
+    }
     int steps_per_epoch = (dtr.n + B - 1) / B, total = steps_per_epoch * p->epochs;
     if (p->max_steps > 0 && p->max_steps < total) total = p->max_steps;
     tr_optim_cfg oc = p->optim;

@@ -234,6 +234,7 @@ static void sync_task(void *arg, int ith, int nth) {
 }
 
 void tr_model_sync(tr_model *m) {
+    if (!m->c.transformer) return;   // no matmul reads the copies
     sync_job j = {m};
     pool_run(m->e.pool, sync_task, &j);
 }

@@ -29,7 +29,8 @@ static const char *usage_text =
     "  --label-smoothing X   (0.1)        --aux X    weight of per-branch losses (0.5)\n"
     "  --ngram-buckets N     rows of the n-gram table, 0 = no n-gram branch (16384)\n"
     "  --ngram-dim N         (64)         --word-max N (2)  --char-min N (2)  --char-max N (5)\n"
-    "  --ngram-lr X          learning-rate multiplier of the n-gram table (1)\n"
+    "  --ngram-lr X          learning-rate multiplier of the n-gram table (30)\n"
+    "  --cls-lr X            learning-rate multiplier of the classifier (3)\n"
     "  --no-transformer      the n-gram branch alone (ablation)\n"
     "  --max-len N           tokens per text (512, the context)\n"
     "  --seed N (1)          --threads N (1)   --kernels scalar|avx2\n"
@@ -63,7 +64,7 @@ int cmd_train_classifier(int argc, char **argv) {
     const char *helpf = NULL, *train = NULL, *dev = NULL, *out = NULL, *preset = NULL, *vocab = NULL, *oos = NULL,
                *epochs = NULL, *batch = NULL, *lr = NULL, *min_lr = NULL, *schedule = NULL, *warmup = NULL, *wd = NULL,
                *clip = NULL, *dropout = NULL, *feat_dropout = NULL, *smooth = NULL, *aux = NULL, *buckets = NULL,
-               *ngram_dim = NULL, *word_max = NULL, *char_min = NULL, *char_max = NULL, *ngram_lr = NULL,
+               *ngram_dim = NULL, *word_max = NULL, *char_min = NULL, *char_max = NULL, *ngram_lr = NULL, *cls_lr = NULL,
                *no_tr = NULL, *max_len = NULL, *seed = NULL, *threads = NULL, *kernels = NULL, *pos[1];
     const cli_opt opts[] = {
         {"--help", "-h", 0, &helpf}, {"--train", NULL, 1, &train}, {"--dev", NULL, 1, &dev},
@@ -74,7 +75,8 @@ int cmd_train_classifier(int argc, char **argv) {
         {"--dropout", NULL, 1, &dropout}, {"--feat-dropout", NULL, 1, &feat_dropout},
         {"--label-smoothing", NULL, 1, &smooth}, {"--aux", NULL, 1, &aux}, {"--ngram-buckets", NULL, 1, &buckets},
         {"--ngram-dim", NULL, 1, &ngram_dim}, {"--word-max", NULL, 1, &word_max}, {"--char-min", NULL, 1, &char_min},
-        {"--char-max", NULL, 1, &char_max}, {"--ngram-lr", NULL, 1, &ngram_lr}, {"--no-transformer", NULL, 0, &no_tr},
+        {"--char-max", NULL, 1, &char_max}, {"--ngram-lr", NULL, 1, &ngram_lr}, {"--cls-lr", NULL, 1, &cls_lr},
+        {"--no-transformer", NULL, 0, &no_tr},
         {"--max-len", NULL, 1, &max_len}, {"--seed", NULL, 1, &seed}, {"--threads", "-t", 1, &threads},
         {"--kernels", NULL, 1, &kernels},
     };
@@ -110,6 +112,7 @@ int cmd_train_classifier(int argc, char **argv) {
     FLT(smooth, "--label-smoothing", 0.0, 0.99, p.opts.label_smoothing);
     FLT(aux, "--aux", 0.0, 100.0, p.opts.aux_weight);
     FLT(ngram_lr, "--ngram-lr", 0.0, 1000.0, p.optim.lr_mult[1]);
+    FLT(cls_lr, "--cls-lr", 0.0, 1000.0, p.optim.lr_mult[2]);
 #undef INT
 #undef FLT
     if (seed && cli_u64(seed, "--seed", &p.seed)) return EXIT_USAGE;
