@@ -141,6 +141,15 @@ static void rss_mb(double *rss, double *peak) {
     fclose(f);
 }
 
+// Starts a new peak: each --threads run reports its own high-water mark, not
+// the largest of the runs before it (Linux; a no-op elsewhere).
+static void rss_reset_peak(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f) return;
+    fputs("5", f);
+    fclose(f);
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -163,6 +172,7 @@ static slm_status bench_one(slm_model *m, int n_prompt, int n_gen, int threads, 
     cp.n_ctx = n_prompt + n_gen;
     cp.n_threads = threads;
     cp.kernels = kernels;
+    rss_reset_peak();
     slm_context *c;
     slm_status st = slm_context_new(m, &cp, &c, err);
     if (st) return st;
@@ -253,6 +263,9 @@ int cmd_bench(int argc, char **argv) {
                    r.decode_ms_per_token > 0 ? 1e3 / r.decode_ms_per_token : 0.0, r.peak_mb, over);
         fflush(stdout);
     }
+    if (!json && !rc && strchr(threads, ','))
+        printf("(memory after the first row includes what the allocator kept from the rows before: run one\n"
+               " --threads value for its exact figure)\n");
     slm_model_free(m);
     return rc;
 }
