@@ -54,8 +54,7 @@ static slm_status ngram_mean(slm_context *c, const char *text, size_t len, float
     return SLM_OK;
 }
 
-// feat (dim + ngram_dim) = [u; v] for text. *truncated: tokens cut off.
-static slm_status features(slm_context *c, const char *text, size_t len, float *feat, int *truncated, slm_error *err) {
+slm_status encoder_pool(slm_context *c, const char *text, size_t len, float *u, int *truncated, slm_error *err) {
     const slm_model *m = c->m;
     const slm_model_info *in = &m->info;
     if (!in->is_encoder)
@@ -79,8 +78,15 @@ static slm_status features(slm_context *c, const char *text, size_t len, float *
     free(ids);
     for (int l = 0; l < in->n_layers; l++) forward_layer(c, l, T, 0, 0);
     forward_rmsnorm_rows(c, c->xb, c->x, &m->output_norm, T, in->dim, in->dim);
-    mean_pool(c->xb, T, in->dim, feat);
-    return m->ngram_dim ? ngram_mean(c, text, len, feat + in->dim, err) : SLM_OK;
+    mean_pool(c->xb, T, in->dim, u);
+    return SLM_OK;
+}
+
+// feat (dim + ngram_dim) = [u; v] for text. *truncated: tokens cut off.
+static slm_status features(slm_context *c, const char *text, size_t len, float *feat, int *truncated, slm_error *err) {
+    slm_status st = encoder_pool(c, text, len, feat, truncated, err);
+    if (st || !c->m->ngram_dim) return st;
+    return ngram_mean(c, text, len, feat + c->m->info.dim, err);
 }
 
 slm_status slm_classify(slm_context *c, const char *text, size_t len, float *probs, int *truncated, slm_error *err) {

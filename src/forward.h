@@ -36,6 +36,10 @@ void forward_rmsnorm_rows(slm_context *c, float *out, const float *x, const slm_
 // cols, in one dispatch over the pool (int8 activations made once if needed).
 void forward_matmul(slm_context *c, const float *x, int T, int n_out, const slm_weight *w0, float *y0, int ldy0,
                     const slm_weight *w1, float *y1, int ldy1, const slm_weight *w2, float *y2, int ldy2);
+// u (dim) = an encoder's final-normed token vectors of text, mean-pooled (the
+// transformer side of the classifier's features; no n-gram branch). The text
+// is cut to the context; *truncated (optional) receives how many tokens were.
+slm_status encoder_pool(slm_context *c, const char *text, size_t len, float *u, int *truncated, slm_error *err);
 #define FORWARD_MATMUL1(c, x, T, w, y, ldy) forward_matmul(c, x, T, 1, w, y, ldy, NULL, NULL, 0, NULL, NULL, 0)
 
 #endif

@@ -534,28 +534,32 @@ static int write_pad(FILE *f, uint64_t pos) {
     return write_all(f, zeros, pad);
 }
 
-int gguf_writer_write(gguf_writer *w, const char *path, char *err, size_t errlen) {
-    if (w->oom || w->kv.oom) { snprintf(err, errlen, "%s: out of memory while building the file", path); return -1; }
-    if (gguf_w_u32(w, "general.alignment", WRITE_ALIGN)) { snprintf(err, errlen, "%s: duplicate general.alignment", path); return -1; }
-
-    buf head = {0};
-    put(&head, "GGUF", 4);
-    put_u32(&head, 3);
-    put_u64(&head, w->n_tensors);
-    put_u64(&head, w->n_kv);
-    put(&head, w->kv.p, w->kv.len);
+// The header: magic, counts, metadata, tensor infos (offsets assigned here).
+static int build_head(gguf_writer *w, buf *head) {
+    if (w->oom || w->kv.oom) return -1;
+    if (gguf_w_u32(w, "general.alignment", WRITE_ALIGN)) return -1;
+    put(head, "GGUF", 4);
+    put_u32(head, 3);
+    put_u64(head, w->n_tensors);
+    put_u64(head, w->n_kv);
+    put(head, w->kv.p, w->kv.len);
     uint64_t off = 0;
     for (uint64_t i = 0; i < w->n_tensors; i++) {
         wtensor *t = &w->tensors[i];
-        put_str(&head, t->name, strlen(t->name));
-        put_u32(&head, t->n_dims);
-        for (uint32_t d = 0; d < t->n_dims; d++) put_u64(&head, t->ne[d]);
-        put_u32(&head, t->type);
-        put_u64(&head, off);
+        put_str(head, t->name, strlen(t->name));
+        put_u32(head, t->n_dims);
+        for (uint32_t d = 0; d < t->n_dims; d++) put_u64(head, t->ne[d]);
+        put_u32(head, t->type);
+        put_u64(head, off);
         t->offset = off;
         off += (t->size + WRITE_ALIGN - 1) / WRITE_ALIGN * WRITE_ALIGN;
     }
-    if (head.oom) { free(head.p); snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    return head->oom ? -1 : 0;
+}
+
+int gguf_writer_write(gguf_writer *w, const char *path, char *err, size_t errlen) {
+    buf head = {0};
+    if (build_head(w, &head)) { free(head.p); snprintf(err, errlen, "%s: out of memory while building the file", path); return -1; }
 
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
@@ -581,4 +585,23 @@ int gguf_writer_write(gguf_writer *w, const char *path, char *err, size_t errlen
     free(tmp);
     free(head.p);
     return rc ? -1 : 0;
+}
+
+static void put_pad(buf *b) {
+    static const uint8_t zeros[WRITE_ALIGN];
+    put(b, zeros, (WRITE_ALIGN - b->len % WRITE_ALIGN) % WRITE_ALIGN);
+}
+
+int gguf_writer_to_memory(gguf_writer *w, void **data, size_t *size) {
+    *data = NULL, *size = 0;
+    buf b = {0};
+    if (build_head(w, &b)) { free(b.p); return -1; }
+    put_pad(&b);
+    for (uint64_t i = 0; i < w->n_tensors; i++) {
+        put(&b, w->tensors[i].data, w->tensors[i].size);
+        put_pad(&b);
+    }
+    if (b.oom) { free(b.p); return -1; }
+    *data = b.p, *size = b.len;
+    return 0;
 }

@@ -100,5 +100,8 @@ int gguf_w_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_di
 // Writes to path via a temporary file renamed into place, alignment 64.
 // Returns 0, or -1 with a message in err.
 int gguf_writer_write(gguf_writer *w, const char *path, char *err, size_t errlen);
+// The same file as one malloc'd buffer (the caller frees it). Returns 0, or
+// -1 when out of memory.
+int gguf_writer_to_memory(gguf_writer *w, void **data, size_t *size);
 
 #endif

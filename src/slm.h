@@ -246,6 +246,86 @@ slm_status slm_classify(slm_context *ctx, const char *text, size_t len, float *p
 slm_status slm_embed(slm_context *ctx, const char *text, size_t len, float *vec, slm_error *err);
 int slm_embed_dim(const slm_model *model);
 
+// ---- continual learning of an encoder's classifier ---------------------------
+//
+// A learner teaches an encoder new examples on the device, new intents
+// included, without forgetting what it knew. The transformer stays as it is;
+// what learns is the classifier and the n-gram table (in f32, owned by the
+// learner; the model file is never changed). Every update:
+//   - mixes the new examples with a replay buffer of past ones (reservoir
+//     sampling, bounded), started from the examples the trainer stored in
+//     the model file;
+//   - pulls weights back towards their values before the update in
+//     proportion to their importance (EWC, a diagonal Fisher information
+//     computed on the replay buffer);
+//   - is checked on held-out examples (the dev examples the trainer stored,
+//     then every example learnt): an update that lowers held-out accuracy by
+//     more than max_drop, lowers any class's by more than max_class_drop, or
+//     does not learn the new examples themselves (min_fit) is rolled back,
+//     leaving the learner bit for bit as before.
+// The learned state (classifier, changed n-gram rows, Fisher, replay and
+// held-out buffers) saves to a GGUF file or buffer and loads back.
+
+typedef struct slm_learner slm_learner;
+
+typedef struct {
+    int epochs;                 // passes over the new examples (8)
+    float lr;                   // Adam learning rate (3e-3)
+    float ewc_lambda;           // strength of the EWC penalty; 0 = off (100)
+    int replay;                 // mix replayed examples into the update (1)
+    int replay_ratio;           // replayed examples per new one, per epoch (4; at least 128 a pass)
+    int replay_capacity;        // bound of the replay buffer (4000)
+    int guard_capacity;         // bound of the held-out buffer (2000)
+    float max_drop;             // held-out accuracy may drop by at most this (0.01)
+    float max_class_drop;       // ... and any class's with >= 3 held-out examples by at most this (0.3)
+    float min_fit;              // share of the new examples the update must classify right (0.75)
+    uint64_t seed;
+    slm_progress_fn progress;   // stages "reading" (features of stored examples) and "learning"
+    void *user;
+} slm_learn_params;
+
+slm_learn_params slm_learn_default_params(void);
+
+typedef struct {
+    int accepted;
+    float dev_accuracy_before, dev_accuracy_after;  // on the held-out buffer (-1: it is empty)
+    float fit_before, fit_after;                    // on the new examples
+    int new_classes;                                // classes the examples added (0 if refused)
+    int n_guard, n_replay;                          // buffer sizes after the update
+    char reason[200];                               // why it was refused ("" if accepted)
+} slm_learn_result;
+
+// A learner over an encoder context (which it borrows: keep it alive, and
+// use it from one thread with the learner). It starts from the model's
+// classifier and the examples stored in the model file; with state (a buffer
+// written by slm_learner_save_memory or a file by slm_learner_save) it
+// continues from that state, which must come from the same model.
+slm_status slm_learner_new(slm_context *encoder, const slm_learn_params *params, const void *state, size_t state_size,
+                           slm_learner **out, slm_error *err);
+slm_status slm_learner_load(slm_context *encoder, const slm_learn_params *params, const char *path, slm_learner **out,
+                            slm_error *err);
+void slm_learner_free(slm_learner *l);
+void slm_learner_set_params(slm_learner *l, const slm_learn_params *params);
+
+// Learns n labelled texts (labels the model does not know become new
+// classes). A refused update is not an error: res->accepted is 0 and
+// res->reason says why. Errors (bad input, out of memory) change nothing.
+slm_status slm_learn(slm_learner *l, const char *const *texts, const char *const *labels, int n,
+                     slm_learn_result *res, slm_error *err);
+
+// slm_classify with the learned classifier: probabilities of every class the
+// learner knows (slm_learner_class_count floats). Before any update it gives
+// exactly slm_classify's bits.
+slm_status slm_learner_classify(slm_learner *l, const char *text, size_t len, float *probs, int *truncated,
+                                slm_error *err);
+int slm_learner_class_count(const slm_learner *l);
+const char *slm_learner_class_label(const slm_learner *l, int i);
+
+// The state as a GGUF file (written to a temporary name, then renamed) or a
+// malloc'd buffer (the caller frees it).
+slm_status slm_learner_save(const slm_learner *l, const char *path, slm_error *err);
+slm_status slm_learner_save_memory(const slm_learner *l, void **data, size_t *size, slm_error *err);
+
 // ---- documents: sentences and extractive answers ---------------------------
 //
 // Tier 3 of the assistant pipeline (src/retrieval.c): a document split into

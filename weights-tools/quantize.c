@@ -44,7 +44,9 @@ slm_status slm_quantize_file(const char *in_path, const char *out_path, const sl
         m.ngram = src->ngram;
         m.ngram_dim = src->ngram_dim;
     }
-    if (!rc && wt_copy_tokenizer(w, &src->gguf)) rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
+    // the tokenizer, and an encoder's stored examples for on-device learning
+    if (!rc && (wt_copy_tokenizer(w, &src->gguf) || wt_copy_keys(w, &src->gguf, "slm360-encoder.learn.")))
+        rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
     if (!rc) rc = wt_write(w, &m, p, out_path, err);
     gguf_writer_free(w);
     wt_free(&m);

@@ -224,6 +224,8 @@ typedef struct {
     slm_ngram_cfg ngram;
     int ngram_dim;
     int transformer;            // 0: n-gram branch alone (ablation)
+    int replay_per_class;       // training examples stored in the model for on-device learning (20)
+    int guard_per_class;        // dev examples stored as its held-out set (10)
     int max_steps;              // stop after this many steps (0: all), for tests
     float nan_at_step;          // tests: poison the loss at this step (0: never)
     volatile int *interrupted;  // set asynchronously to stop after the best checkpoint

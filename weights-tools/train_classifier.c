@@ -287,8 +287,42 @@ static float max_prob(const float *l, int C, float T) {
 
 // ---- checkpoints ------------------------------------------------------------------
 
+// Up to k examples of every class of d, in a seeded random order, as the
+// parallel arrays PREFIX.text and PREFIX.label (class indices): what
+// on-device learning starts its replay and held-out buffers from.
+static int write_examples(gguf_writer *w, const char *prefix, const dataset *d, char *const *texts, int n_classes,
+                          int k, uint64_t seed) {
+    int *idx = malloc((size_t)(d->n ? d->n : 1) * sizeof *idx), *taken = calloc((size_t)n_classes, sizeof *taken);
+    const char **pick = malloc((size_t)(d->n ? d->n : 1) * sizeof *pick);
+    int32_t *lab = malloc((size_t)(d->n ? d->n : 1) * sizeof *lab);
+    int rc = idx && taken && pick && lab ? 0 : -1, n = 0;
+    for (int i = 0; !rc && i < d->n; i++) idx[i] = i;
+    for (int i = d->n - 1; !rc && i > 0; i--) {
+        int j = (int)(tr_hash(seed + (uint64_t)i) % (uint64_t)(i + 1)), t = idx[i];
+        idx[i] = idx[j], idx[j] = t;
+    }
+    for (int i = 0; !rc && i < d->n; i++) {
+        int e = idx[i], y = d->y[e];
+        if (y < 0 || taken[y] >= k) continue;
+        taken[y]++;
+        pick[n] = texts[e], lab[n++] = y;
+    }
+    char key[96];
+    if (!rc) snprintf(key, sizeof key, "%s.text", prefix), rc = gguf_w_arr_str(w, key, pick, NULL, (uint64_t)n);
+    if (!rc) snprintf(key, sizeof key, "%s.label", prefix), rc = gguf_w_arr_i32(w, key, lab, (uint64_t)n);
+    free(idx), free(taken), free(pick), free(lab);
+    return rc;
+}
+
+typedef struct {
+    const dataset *train, *dev;
+    char *const *train_text, *const *dev_text;
+    int replay_per_class, guard_per_class;
+    uint64_t seed;
+} stored_examples;
+
 static slm_status write_checkpoint(tr_model *m, const char *path, const slm_model *vm, char **labels, float T,
-                                   slm_error *err) {
+                                   const stored_examples *se, slm_error *err) {
     const tr_config *c = tr_model_config(m);
     wt_model wm = {.name = "slm360-nano", .class_labels = (const char *const *)labels, .temperature = T,
                    .ngram = c->ngram, .ngram_dim = c->ngram_dim};
@@ -306,7 +340,12 @@ static slm_status write_checkpoint(tr_model *m, const char *path, const slm_mode
         else memcpy(d, params + t[i].off, (size_t)(t[i].rows ? t[i].rows : 1) * t[i].cols * sizeof(float));
     }
     gguf_writer *w = rc ? NULL : gguf_writer_new();
-    if (!rc && (!w || wt_copy_tokenizer(w, &vm->gguf))) rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory writing %s", path);
+    if (!rc && (!w || wt_copy_tokenizer(w, &vm->gguf) ||
+                write_examples(w, "slm360-encoder.learn.replay", se->train, se->train_text, c->n_classes,
+                               se->replay_per_class, se->seed) ||
+                write_examples(w, "slm360-encoder.learn.guard", se->dev, se->dev_text, c->n_classes, se->guard_per_class,
+                               se->seed + 1)))
+        rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory writing %s", path);
     slm_quantize_params qp = slm_quantize_default_params(SLM_TYPE_F32);
     if (!rc) rc = wt_write(w, &wm, &qp, path, err);
     gguf_writer_free(w);
@@ -332,6 +371,8 @@ tr_classifier_params tr_classifier_default_params(void) {
     p.ngram = (slm_ngram_cfg){.buckets = 16384, .word_max = 2, .char_min = 2, .char_max = 5};
     p.ngram_dim = 64;
     p.transformer = 1;
+    p.replay_per_class = 20;
+    p.guard_per_class = 10;
     return p;
 }
 
@@ -539,7 +580,8 @@ slm_status tr_train_classifier(const tr_classifier_params *p, tr_classifier_resu
             res->best_epoch = ep + 1;
             memcpy(best_params, params, n_params * sizeof(float));
             have_best = 1;
-            if (p->out_path && (rc = write_checkpoint(m, p->out_path, vm, labels, best_T, err))) goto done;
+            stored_examples se = {&dtr, &ddev, train.text, dev.text, p->replay_per_class, p->guard_per_class, p->seed};
+            if (p->out_path && (rc = write_checkpoint(m, p->out_path, vm, labels, best_T, &se, err))) goto done;
         }
         char tl[32];
         fmt_time(tl, sizeof tl, train_ms / (step ? step : 1) * (total - step) / 1000.0);

@@ -159,8 +159,11 @@ slm_status wt_write(gguf_writer *w, wt_model *m, const slm_quantize_params *p, c
     return rc;
 }
 
-int wt_copy_tokenizer(gguf_writer *w, const gguf_file *g) {
+int wt_copy_keys(gguf_writer *w, const gguf_file *g, const char *prefix) {
+    size_t n = strlen(prefix);
     for (uint64_t i = 0; i < g->n_kv; i++)
-        if (!strncmp(g->kv[i].key, "tokenizer.", 10) && gguf_w_copy_kv(w, &g->kv[i])) return -1;
+        if (!strncmp(g->kv[i].key, prefix, n) && gguf_w_copy_kv(w, &g->kv[i])) return -1;
     return 0;
 }
+
+int wt_copy_tokenizer(gguf_writer *w, const gguf_file *g) { return wt_copy_keys(w, g, "tokenizer."); }

@@ -43,8 +43,10 @@ int wt_dequantize(uint32_t type, const void *data, float *out, int rows, int col
 // multiple of 32 for Q4_0/Q8_0, telling p->note what it did).
 slm_status wt_write(gguf_writer *w, wt_model *m, const slm_quantize_params *p, const char *path, slm_error *err);
 
-// Copies every tokenizer.* key of a parsed GGUF into w.
+// Copies every tokenizer.* key of a parsed GGUF into w; every key starting
+// with prefix.
 int wt_copy_tokenizer(gguf_writer *w, const gguf_file *g);
+int wt_copy_keys(gguf_writer *w, const gguf_file *g, const char *prefix);
 
 // slm_train_tokenizer that also hands on_word (if not NULL) the trainer's
 // final segmentation of every distinct word it learnt from ("▁" first, as

@@ -46,6 +46,7 @@ int cmd_score(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
+int cmd_learn(int argc, char **argv);
 int cmd_train_classifier(int argc, char **argv);
 int cmd_train_tokenizer(int argc, char **argv);
 

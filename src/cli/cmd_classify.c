@@ -15,6 +15,7 @@ static const char *help =
     "  prints the top labels of the text with their probabilities; with --eval, the accuracy,\n"
     "  macro-F1, the worst classes and the latency per utterance on a file of text<TAB>label lines\n"
     "  -m, --model FILE       an encoder (slm360-encoder) GGUF\n"
+    "  --state FILE           classify with what `slm learn` taught it (a learned state of this model)\n"
     "  --top K                labels to print (default 5)\n"
     "  --eval FILE            evaluate on a TSV file (text<TAB>label per line)\n"
     "  --oos-threshold P      predict \"" OOS "\" when the top probability is below P; in-scope accuracy\n"
@@ -36,16 +37,34 @@ static int data_error(const char *fmt, ...) {
     return EXIT_DATA;
 }
 
+// The model's classifier, or the one a learner holds.
+typedef struct {
+    slm_context *c;
+    slm_learner *l;     // NULL: the model's own
+    const slm_model *m;
+} classifier;
+
+static slm_status classify(const classifier *cls, const char *text, float *probs, int *truncated, slm_error *err) {
+    return cls->l ? slm_learner_classify(cls->l, text, strlen(text), probs, truncated, err)
+                : slm_classify(cls->c, text, strlen(text), probs, truncated, err);
+}
+
+static int class_count(const classifier *cls) { return cls->l ? slm_learner_class_count(cls->l) : cls->m->info.n_classes; }
+
+static const char *class_label(const classifier *cls, int i) {
+    return cls->l ? slm_learner_class_label(cls->l, i) : slm_model_class_label(cls->m, i);
+}
+
 // ---- one text --------------------------------------------------------------------
 
-static int top_labels(slm_context *c, const slm_model *m, const char *text, int top) {
-    int n = m->info.n_classes, truncated;
+static int top_labels(const classifier *cls, const char *text, int top) {
+    int n = class_count(cls), truncated;
     float *probs = malloc((size_t)n * sizeof *probs);
     int *order = malloc((size_t)n * sizeof *order);
     slm_error err;
     int rc = 0;
     if (!probs || !order) rc = data_error("out of memory");
-    else if (slm_classify(c, text, strlen(text), probs, &truncated, &err)) rc = cli_fail(&err);
+    else if (classify(cls, text, probs, &truncated, &err)) rc = cli_fail(&err);
     if (!rc && truncated)
         fprintf(stderr, "note: the text is longer than the context: its last %d tokens were not read\n", truncated);
     for (int i = 0; !rc && i < n; i++) order[i] = i;
@@ -57,7 +76,7 @@ static int top_labels(slm_context *c, const slm_model *m, const char *text, int 
         int tmp = order[i];
         order[i] = order[best];
         order[best] = tmp;
-        printf("%.4f\t%s\n", probs[order[i]], slm_model_class_label(m, order[i]));
+        printf("%.4f\t%s\n", probs[order[i]], class_label(cls, order[i]));
     }
     free(probs);
     free(order);
@@ -207,11 +226,12 @@ static void print_worst(const example *ex, int n, const labels *L, const class_s
     free(confused);
 }
 
-static int evaluate(slm_context *c, const slm_model *m, const char *path, float oos_threshold, int worst, int threads) {
-    int n_model = m->info.n_classes;
+static int evaluate(const classifier *cls, const char *path, float oos_threshold, int worst, int threads) {
+    int n_model = class_count(cls);
+    const slm_model *m = cls->m;
     labels L = {0};
     for (int i = 0; i < n_model; i++)
-        if (label_index(&L, slm_model_class_label(m, i), 1) != i) return data_error("out of memory");
+        if (label_index(&L, class_label(cls, i), 1) != i) return data_error("out of memory");
     L.n_model = n_model;
     L.oos = label_index(&L, OOS, oos_threshold > 0.0f);   // the threshold makes "oos" a label even if no class
     example *ex = NULL;
@@ -236,13 +256,13 @@ static int evaluate(slm_context *c, const slm_model *m, const char *path, float 
     long tokens = 0;
     int truncated = 0;
     slm_error err;
-    if (!rc) slm_classify(c, ex[0].text, strlen(ex[0].text), probs, NULL, &err);   // warm-up: pages in the weights
+    if (!rc) classify(cls, ex[0].text, probs, NULL, &err);   // warm-up: pages in the weights
     cli_catch_sigint();
     for (int i = 0; !rc && i < n; i++) {
         if (cli_interrupted) { rc = EXIT_INTERRUPTED; break; }
         int cut;
         double t0 = slm_now_ms();
-        if (slm_classify(c, ex[i].text, strlen(ex[i].text), probs, &cut, &err)) {
+        if (classify(cls, ex[i].text, probs, &cut, &err)) {
             rc = data_error("%s:%ld: %s", path, ex[i].line, err.message);
             break;
         }
@@ -280,7 +300,7 @@ static int evaluate(slm_context *c, const slm_model *m, const char *path, float 
         int p95 = (int)(0.95 * (n - 1) + 0.5);
         printf("latency       median %.3f ms, p95 %.3f ms per utterance (%d thread%s, %s kernels, %.1f tokens on average)\n",
                n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]), ms[p95], threads, threads > 1 ? "s" : "",
-               slm_context_kernels(c), (double)tokens / n);
+               slm_context_kernels(cls->c), (double)tokens / n);
         print_worst(ex, n, &L, s, worst);
         if (n_unknown) {
             printf("unknown labels (not classes of the model; counted as errors):");
@@ -292,7 +312,7 @@ static int evaluate(slm_context *c, const slm_model *m, const char *path, float 
         }
         if (truncated)
             printf("truncated     %d example%s longer than the context (%d tokens): only their first tokens were read\n",
-                   truncated, truncated > 1 ? "s" : "", slm_context_size(c));
+                   truncated, truncated > 1 ? "s" : "", slm_context_size(cls->c));
     }
     for (int i = 0; i < n; i++) free(ex[i].text);
     for (int i = 0; i < L.n; i++) free(L.names[i]);
@@ -305,9 +325,10 @@ static int evaluate(slm_context *c, const slm_model *m, const char *path, float 
 }
 
 int cmd_classify(int argc, char **argv) {
-    const char *model = NULL, *top_s = "5", *eval = NULL, *oos_s = NULL, *worst_s = "5", *threads = "1", *ctx_s = "0",
-               *kernels = NULL, *helpf = NULL, *pos[1];
-    const cli_opt opts[] = {{"--model", "-m", 1, &model}, {"--top", NULL, 1, &top_s}, {"--eval", NULL, 1, &eval},
+    const char *model = NULL, *state = NULL, *top_s = "5", *eval = NULL, *oos_s = NULL, *worst_s = "5", *threads = "1",
+               *ctx_s = "0", *kernels = NULL, *helpf = NULL, *pos[1];
+    const cli_opt opts[] = {{"--model", "-m", 1, &model}, {"--state", NULL, 1, &state}, {"--top", NULL, 1, &top_s},
+                            {"--eval", NULL, 1, &eval},
                             {"--oos-threshold", NULL, 1, &oos_s}, {"--worst", NULL, 1, &worst_s},
                             {"--threads", "-t", 1, &threads}, {"--ctx", "-c", 1, &ctx_s}, {"--kernels", NULL, 1, &kernels},
                             {"--help", "-h", 0, &helpf}};
@@ -337,7 +358,11 @@ int cmd_classify(int argc, char **argv) {
         slm_model_free(m);
         return cli_fail(&err);
     }
-    int rc = eval ? evaluate(c, m, eval, oos, worst, nt) : top_labels(c, m, pos[0], top);
+    classifier cls = {c, NULL, m};
+    int rc = 0;
+    if (state && slm_learner_load(c, NULL, state, &cls.l, &err)) rc = cli_fail(&err);
+    if (!rc) rc = eval ? evaluate(&cls, eval, oos, worst, nt) : top_labels(&cls, pos[0], top);
+    slm_learner_free(cls.l);
     slm_context_free(c);
     slm_model_free(m);
     return rc;

@@ -25,6 +25,7 @@ static const struct {
     {"init", cmd_init, "write a model of a preset shape with random weights"},
     {"classify", cmd_classify, "classify a text with an encoder, or evaluate one on a TSV file"},
     {"train-classifier", cmd_train_classifier, "train an encoder classifier on TSV data"},
+    {"learn", cmd_learn, "teach an encoder labelled texts on the device, without forgetting"},
     {"train-tokenizer", cmd_train_tokenizer, "learn a BPE vocabulary from text files"},
 };
 
