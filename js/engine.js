@@ -56,6 +56,7 @@ export function serve(port, env) {
   let M = null;                 // the emscripten module
   let built = null;             // its build and thread count
   let model = 0, ctx = 0;       // engine pointers
+  let learner = 0;              // an encoder's learner, once it has learnt or loaded a state
   const queue = [], controllers = new Map();
   let busy = false;
 
@@ -391,12 +392,11 @@ export function serve(port, env) {
     // encoders: the classes by probability (ties in class order), and the pooled vector
     async classify({ text: s }) {
       needModel();
-      const labels = [];
-      for (let i = 0, q; (q = M._api_class_label(model, i)); i++) labels.push(cstr(q));
+      const labels = classLabels();
       const bytes = utf8.encode(s), p = put(bytes), out = M._malloc(4 * Math.max(labels.length, 1));
       try {
         if (!out) throw new EngineError('OUT_OF_MEMORY', 'out of memory');
-        const truncated = M._api_classify(ctx, p, bytes.length, out);
+        const truncated = learner ? M._api_learner_classify(learner, p, bytes.length, out) : M._api_classify(ctx, p, bytes.length, out);
         if (truncated < 0) throw engineError();
         const probs = M.HEAPF32.slice(out / 4, out / 4 + labels.length);
         const results = labels.map((label, i) => ({ label, score: probs[i] })).sort((a, b) => b.score - a.score);
@@ -420,7 +420,63 @@ export function serve(port, env) {
       }
     },
 
+    // on-device learning (slm_learn): the learner starts at the first call
+    async learn({ examples, options: o }, signal, emit) {
+      needModel();
+      const l = learner || newLearner(0, 0, emit);
+      learner = l;
+      M._api_learner_params(l, o.epochs, o.lr, o.ewc, o.replay ? 1 : 0, o.replayRatio, o.maxDrop, o.maxClassDrop, o.minFit, o.seed);
+      const ptrs = examples.flatMap((e) => [put(e.text), put(e.label)]);
+      const texts = put(Int32Array.from(ptrs.filter((_, i) => i % 2 === 0)));
+      const labels = put(Int32Array.from(ptrs.filter((_, i) => i % 2 === 1)));
+      try {
+        M.onProgress = (stage, fraction) => emit({ phase: stage ? 'learning' : 'reading', fraction });
+        const r = M._api_learn(l, texts, labels, examples.length);
+        if (!r) throw engineError();
+        const res = JSON.parse(cstr(r));
+        for (const k of ['devAccuracyBefore', 'devAccuracyAfter']) if (res[k] < 0) res[k] = null;
+        return res;
+      } finally {
+        M.onProgress = null;
+        for (const p of [...ptrs, texts, labels]) M._free(p);
+      }
+    },
+
+    async learnedState() {
+      needModel();
+      if (!learner) learner = newLearner(0, 0);
+      const size = M._malloc(4);
+      if (!size) throw new EngineError('OUT_OF_MEMORY', 'out of memory');
+      const p = M._api_learner_save(learner, size);
+      const n = M.HEAP32[size / 4];
+      M._free(size);
+      if (!p) throw engineError();
+      const bytes = M.HEAPU8.slice(p, p + n);
+      M._free(p);
+      return bytes;
+    },
+
+    async loadLearnedState({ bytes }, signal, emit) {
+      needModel();
+      const p = put(bytes);
+      try {
+        const l = newLearner(p, bytes.length, emit);
+        if (learner) M._api_learner_free(learner);
+        learner = l;
+        return { classes: classLabels() };
+      } finally {
+        M._free(p);
+      }
+    },
+
+    async forgetLearned() {
+      if (learner) M._api_learner_free(learner);
+      learner = 0;
+    },
+
     async dispose() {
+      if (learner) M._api_learner_free(learner);
+      learner = 0;
       if (ctx) M._api_context_free(ctx);
       if (model) M._api_model_free(model);
       ctx = model = 0;
@@ -446,6 +502,26 @@ export function serve(port, env) {
   }
 
   const text = (g) => decode(M._api_gen_text(g), M._api_gen_text_len(g));
+
+  // The classes: the learner's if there is one, else the model's.
+  function classLabels() {
+    const labels = [];
+    for (let i = 0, q; (q = learner ? M._api_learner_label(learner, i) : M._api_class_label(model, i)); i++) labels.push(cstr(q));
+    return labels;
+  }
+
+  // A learner from the model (state 0) or a state in wasm memory; progress
+  // events while the stored examples' features are computed.
+  function newLearner(state, size, emit) {
+    M.onProgress = emit ? (stage, fraction) => emit({ phase: stage ? 'learning' : 'reading', fraction }) : null;
+    try {
+      const l = M._api_learner_new(ctx, state, size);
+      if (!l) throw engineError();
+      return l;
+    } finally {
+      M.onProgress = null;
+    }
+  }
 }
 
 function concat(head, chunks) {

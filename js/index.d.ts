@@ -119,6 +119,47 @@ export interface ClassScore {
 
 export type ClassifyResult = ClassScore[] & { truncated: number };
 
+export interface LearnOptions {
+  /** Passes over the examples. Default 10 (and at least 60 steps of 32 examples). */
+  epochs?: number;
+  /** Adam learning rate. Default 0.01. */
+  lr?: number;
+  /** EWC strength; 0 = off. Default 100. */
+  ewc?: number;
+  /** Mix replayed past examples into the update. Default true. */
+  replay?: boolean;
+  /** Replayed examples per new one (at least 128 a pass). Default 4. */
+  replayRatio?: number;
+  /** Held-out accuracy may drop by at most this. Default 0.01. */
+  maxDrop?: number;
+  /** ... and any class's (with 3 or more held-out examples) by at most this. Default 0.3. */
+  maxClassDrop?: number;
+  /** Share of the examples the update must classify right. Default 0.75. */
+  minFit?: number;
+  seed?: number;
+  signal?: AbortSignal;
+  /** While the stored examples' features are computed ('reading', once) and while learning. */
+  onProgress?: (p: { phase: 'reading' | 'learning'; fraction: number }) => void;
+}
+
+export interface LearnResult {
+  /** False: the update was refused and nothing changed (see `reason`). */
+  accepted: boolean;
+  /** Accuracy on the held-out examples before and after (null when there are none). */
+  devAccuracyBefore: number | null;
+  devAccuracyAfter: number | null;
+  /** Share of the given examples classified right before and after. */
+  fitBefore: number;
+  fitAfter: number;
+  /** Classes the examples added. */
+  newClasses: number;
+  /** Sizes of the held-out and replay buffers after the update. */
+  heldOut: number;
+  replay: number;
+  /** Why it was refused; '' if accepted. */
+  reason: string;
+}
+
 export class Model {
   readonly info: ModelInfo;
   /** Streams a continuation of `prompt`: text (BOS is added) or token ids (fed as given). */
@@ -134,6 +175,17 @@ export class Model {
   classify(text: string, options?: { signal?: AbortSignal }): Promise<ClassifyResult>;
   /** An encoder's pooled vector of `text`, L2-normalized (the dot product of two is their cosine). */
   embed(text: string, options?: { signal?: AbortSignal }): Promise<Float32Array>;
+  /**
+   * Teaches an encoder labelled texts on the device (new labels become new classes) without
+   * forgetting: replay, EWC, and a held-out check that refuses an update that would hurt.
+   */
+  learn(examples: Array<{ text: string; label: string }>, options?: LearnOptions): Promise<LearnResult>;
+  /** The learned state as a GGUF file's bytes, for `loadLearnedState`. */
+  learnedState(options?: { signal?: AbortSignal }): Promise<Uint8Array>;
+  /** Continues from a learned state of this model. */
+  loadLearnedState(bytes: Uint8Array, options?: { signal?: AbortSignal; onProgress?: LearnOptions['onProgress'] }): Promise<{ classes: string[] }>;
+  /** Back to the model's own classifier. */
+  forgetLearned(options?: { signal?: AbortSignal }): Promise<void>;
   /** Frees the model, its memory and its worker. */
   dispose(): Promise<void>;
 }

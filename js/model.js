@@ -21,6 +21,11 @@ const GENERATE_DEFAULTS = {
   maxTokens: 128, temperature: 0.8, topK: 40, topP: 0.95, minP: 0, repeatPenalty: 1, repeatLastN: 64, seed: 42, stop: [],
 };
 
+// slm_learn_default_params
+const LEARN_DEFAULTS = {
+  epochs: 10, lr: 1e-2, ewc: 100, replay: true, replayRatio: 4, maxDrop: 0.01, maxClassDrop: 0.3, minFit: 0.75, seed: 1,
+};
+
 /**
  * How an environment runs the engine.
  * @typedef {object} Host
@@ -212,6 +217,45 @@ export class Model {
   async embed(text, { signal } = {}) {
     if (typeof text !== 'string') throw new SlmError('INVALID_ARG', 'the text to embed is a string');
     return this._request('embed', { text }, { signal });
+  }
+
+  /**
+   * Teaches an encoder labelled texts on the device (a label it does not know
+   * becomes a new class), mixed with replayed past examples and held by EWC.
+   * The update is checked on held-out examples: if it would hurt them, or not
+   * learn the texts, it is refused and nothing changes (`accepted: false`,
+   * `reason`). Afterwards `classify` uses what was learnt.
+   * @param {Array<{text: string, label: string}>} examples
+   * @returns {Promise<{accepted: boolean, devAccuracyBefore: number|null, devAccuracyAfter: number|null,
+   *   fitBefore: number, fitAfter: number, newClasses: number, heldOut: number, replay: number, reason: string}>}
+   */
+  async learn(examples, options = {}) {
+    const bad = !Array.isArray(examples) || !examples.length ||
+      examples.some((e) => typeof e?.text !== 'string' || typeof e?.label !== 'string');
+    if (bad) throw new SlmError('INVALID_ARG', 'examples are a non-empty array of {text, label} strings');
+    const { signal, onProgress, ...rest } = options;
+    const o = { ...LEARN_DEFAULTS, ...rest };
+    return this._request('learn', { examples: examples.map(({ text, label }) => ({ text, label })), options: o },
+      { signal, onEvent: onProgress });
+  }
+
+  /** What `learn` taught, as bytes (a GGUF file) to keep and give back to `loadLearnedState`. @returns {Promise<Uint8Array>} */
+  learnedState({ signal } = {}) {
+    return this._request('learnedState', {}, { signal });
+  }
+
+  /**
+   * Continues from a saved learned state of this same model (else `INVALID_ARG`;
+   * a corrupt one is `BAD_MODEL`). @returns {Promise<{classes: string[]}>}
+   */
+  loadLearnedState(bytes, { signal, onProgress } = {}) {
+    if (!(bytes instanceof Uint8Array)) return Promise.reject(new SlmError('INVALID_ARG', 'a learned state is a Uint8Array'));
+    return this._request('loadLearnedState', { bytes }, { signal, onEvent: onProgress });
+  }
+
+  /** Back to the model's own classifier: forgets what `learn` taught. */
+  forgetLearned({ signal } = {}) {
+    return this._request('forgetLearned', {}, { signal });
   }
 
   /** Frees the model and its worker; requests still queued are aborted. */

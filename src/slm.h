@@ -269,14 +269,14 @@ int slm_embed_dim(const slm_model *model);
 typedef struct slm_learner slm_learner;
 
 typedef struct {
-    int epochs;                 // passes over the new examples (8)
-    float lr;                   // Adam learning rate (3e-3)
+    int epochs;                 // passes over the new examples (10; at least 60 steps of 32)
+    float lr;                   // Adam learning rate (0.01)
     float ewc_lambda;           // strength of the EWC penalty; 0 = off (100)
     int replay;                 // mix replayed examples into the update (1)
     int replay_ratio;           // replayed examples per new one, per epoch (4; at least 128 a pass)
     int replay_capacity;        // bound of the replay buffer (4000)
     int guard_capacity;         // bound of the held-out buffer (2000)
-    float max_drop;             // held-out accuracy may drop by at most this (0.01)
+    float max_drop;             // held-out accuracy may drop by at most this (0.01; one example at least)
     float max_class_drop;       // ... and any class's with >= 3 held-out examples by at most this (0.3)
     float min_fit;              // share of the new examples the update must classify right (0.75)
     uint64_t seed;
