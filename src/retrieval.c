@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "model.h"
-#include "patterns.h"
 
 // ---- sentence splitting -------------------------------------------------------------
 
