@@ -419,6 +419,89 @@ slm_status slm_cache_parse(const char *text, size_t len, const char *name, int c
 slm_status slm_cache_save(const slm_cache *c, const char *path, slm_error *err);
 slm_status slm_cache_load(const char *path, int capacity, slm_cache **out, slm_error *err);
 
+// ---- the assistant: the 4-tier pipeline -----------------------------------
+//
+// An assistant (src/assistant.c) answers each request from the cheapest tier
+// that is confident, and says which tier answered, how confident it was and
+// how long it took:
+//   1 patterns   the cache of confirmed requests, then the pattern file's rules
+//   2 nano       the encoder's intent, when its probability reaches a threshold
+//   3 retrieval  the document's intents answered from its sentences
+//   4 decoder    a generative answer: the prompt, with what tier 3 found, is
+//                returned for the caller to generate from
+// Tiers 1 and 2 find the intent. Intents of the document ("summarize",
+// "suggest_questions", "ask_document") go on to tier 3, which answers unless
+// no sentence is close enough to a question (then tier 4); the others are
+// answered with the pattern file's reply for the intent. When neither tier
+// 1 nor 2 is confident, the request is taken as a question about the open
+// document (tier 3), or without a document goes to the decoder; the answer
+// is then marked as a guess.
+//
+// The assistant owns its patterns, cache and document; it borrows the
+// encoder context and the decoder model, which must outlive it (or be
+// replaced first).
+
+typedef enum {
+    SLM_TIER_CALLER = 0,        // the caller named the intent (a button)
+    SLM_TIER_PATTERNS = 1,
+    SLM_TIER_NANO = 2,
+    SLM_TIER_RETRIEVAL = 3,
+    SLM_TIER_DECODER = 4,
+} slm_tier;
+
+typedef struct {
+    float pattern_threshold;    // rules answer at or above their confidence (0.9); cache hits always
+    float nano_threshold;       // the encoder answers at or above this probability (0.5; choose it on dev data)
+    float answer_threshold;     // tier 3 answers a question when its best sentence scores this (0.25)
+    int max_tier;               // escalation stops at this tier (4)
+    int force_tier;             // 0: the cheapest confident tier; 1..4: only tiers 1, 2 or that tier run,
+                                // and it answers (1 and 2 find the intent, 3 and 4 use the document)
+    int summary_sentences;      // sentences of an extractive summary (3)
+    int questions;              // suggested questions (3)
+    int prompt_tokens;          // the decoder prompt's budget in its tokens (384)
+} slm_assistant_params;
+
+slm_assistant_params slm_assistant_default_params(void);
+
+typedef struct {
+    slm_tier tier;              // the tier that answered
+    slm_tier intent_tier;       // the tier that found the intent
+    const char *intent;         // the intent acted on ("" if none)
+    float confidence;           // the answering tier's: rule confidence, probability, sentence score
+    float intent_confidence;    // the intent's (cache and caller: 1)
+    int guessing;               // no tier was confident: a best guess
+    const char *text;           // the answer of tiers 1-3, NULL for tier 4
+    const char *prompt;         // tier 4: the decoder's prompt, NULL otherwise
+    int n_sentences;            // tier 3/4: the document's sentences used, best first
+    const int *sentences;
+    double tier_ms[5];          // time spent in each tier (index: slm_tier; tier 4: the prompt only)
+    double ms;                  // the whole request
+} slm_answer;
+
+typedef struct slm_assistant slm_assistant;
+
+// patterns: a pattern file's text (NULL: no rules), name for its errors;
+// encoder, decoder: NULL for none. cache_capacity 0 = 1024 requests.
+slm_status slm_assistant_new(const char *patterns, size_t len, const char *name, slm_context *encoder,
+                             const slm_model *decoder, int cache_capacity, slm_assistant **out, slm_error *err);
+void slm_assistant_free(slm_assistant *a);
+void slm_assistant_set_decoder(slm_assistant *a, const slm_model *decoder);
+// Indexes a document with the encoder (one embedding per sentence); len 0
+// closes it. On failure the open document stays as it was.
+slm_status slm_assistant_set_document(slm_assistant *a, const char *text, size_t len, slm_error *err);
+const slm_doc *slm_assistant_document(const slm_assistant *a);     // NULL when none is open
+const slm_patterns *slm_assistant_patterns(const slm_assistant *a);
+// The cache of confirmed requests: add a correction with slm_cache_add, save
+// it with slm_cache_write. set_cache replaces it (taking ownership).
+slm_cache *slm_assistant_cache(slm_assistant *a);
+void slm_assistant_set_cache(slm_assistant *a, slm_cache *cache);
+
+// Answers one request. intent: the caller's (a button), or NULL to find it.
+// params NULL = defaults. The answer's strings and arrays live until the
+// next call on this assistant.
+slm_status slm_assistant_ask(slm_assistant *a, const char *text, size_t len, const char *intent,
+                             const slm_assistant_params *params, slm_answer *answer, slm_error *err);
+
 // ---- weights tools (weights-tools/) ----------------------------------------
 
 typedef struct {

@@ -27,6 +27,9 @@ int cli_int(const char *s, const char *what, long lo, long hi, int *out);
 int cli_float(const char *s, const char *what, double lo, double hi, float *out);
 int cli_u64(const char *s, const char *what, uint64_t *out);
 
+// The whole file, NUL-terminated (its length in *len), or NULL if unreadable.
+char *cli_read_file(const char *path, size_t *len);
+
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_fail(const slm_error *err);          // prints "slm: error: ..." and returns EXIT_DATA
 void cli_progress(void *user, const char *stage, double fraction);
@@ -48,5 +51,6 @@ int cmd_bench(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_train_classifier(int argc, char **argv);
 int cmd_train_tokenizer(int argc, char **argv);
+int cmd_assist(int argc, char **argv);
 
 #endif

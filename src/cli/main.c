@@ -26,6 +26,7 @@ static const struct {
     {"classify", cmd_classify, "classify a text with an encoder, or evaluate one on a TSV file"},
     {"train-classifier", cmd_train_classifier, "train an encoder classifier on TSV data"},
     {"train-tokenizer", cmd_train_tokenizer, "learn a BPE vocabulary from text files"},
+    {"assist", cmd_assist, "the 4-tier assistant: answer requests, or measure its routing"},
 };
 
 static void usage(FILE *f) {
@@ -115,6 +116,26 @@ int cli_u64(const char *s, const char *what, uint64_t *out) {
     if (errno || end == s || *end || s[0] == '-') return cli_usage_error("%s: '%s' is not a non-negative integer", what, s), -1;
     *out = v;
     return 0;
+}
+
+char *cli_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0, got;
+    do {
+        if (n == cap) {
+            char *b = realloc(buf, (cap = cap ? 2 * cap : 1 << 16) + 1);
+            if (!b) { free(buf); fclose(f); return NULL; }
+            buf = b;
+        }
+        got = fread(buf + n, 1, cap - n, f);
+        n += got;
+    } while (got > 0);
+    fclose(f);
+    buf[n] = 0;
+    *len = n;
+    return buf;
 }
 
 // A bar redrawn in place on a terminal; in a log (not a tty) a line per 10%.
