@@ -127,6 +127,7 @@ $(addprefix fuzz-,$(FUZZERS)): fuzz-%: $(BUILD)/fuzz/fuzz_%
 -include wasm/wasm.mk
 -include wasm/minimal.mk
 -include weights-tools/nano.mk
+-include data/assistant/assistant.mk
 test: test-c $(EXTRA_TESTS)
 
 clean:
