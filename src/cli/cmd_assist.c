@@ -138,7 +138,8 @@ static int eval(models *m, const char *path, const char *doc, slm_assistant_para
             p.nano_threshold = 0.05f * (float)k;
             if ((rc = run_eval(m, &t, p, &tl, NULL, NULL))) break;
             printf("%9.2f  %7.2f%%  %7.2f%%\n", p.nano_threshold, pct(tl.right_all, t.n), pct(tl.n[2], t.n));
-            if (tl.right_all > best) best = tl.right_all, best_t = p.nano_threshold;
+            // ties: the highest threshold, which flags more guesses for the same accuracy
+            if (tl.right_all >= best) best = tl.right_all, best_t = p.nano_threshold;
         }
         if (!rc) printf("best threshold %.2f: pipeline %.2f%%\n", best_t, pct(best, t.n));
         tr_tsv_free(&t);
