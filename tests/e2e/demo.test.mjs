@@ -89,6 +89,20 @@ test('the demo: tiers, a document, a correction, offline', { timeout: 240_000 },
       assert.equal(a.tier, '4', a.badge);
       assert.ok(a.text.length > 0 && !a.error, a.text);
       assert.match(a.badge, /first token \d+ ms · \d+ tokens\/s/);
+
+      // bring your own model: a GGUF file from disk streams into the worker with progress, and is kept (OPFS)
+      await page.evaluate(() => {
+        window.progressSeen = [];
+        new MutationObserver(() => window.progressSeen.push(document.getElementById('progress-label').textContent))
+          .observe(document.getElementById('progress-label'), { childList: true, characterData: true, subtree: true });
+      });
+      await page.setInputFiles('#own-model', join(root, 'build/models/stories260K.gguf'));
+      await page.waitForFunction(() => /Tier 4: stories260K\.gguf/.test(document.getElementById('models').textContent));
+      const seen = await page.evaluate(() => window.progressSeen);
+      assert.ok(seen.some((l) => /Loading stories260K\.gguf \(read\): [\d.]+ MB of [\d.]+ MB/.test(l)), seen.join(' | '));
+      a = await request(page, 'tell me a story');
+      assert.equal(a.tier, '4', a.badge);
+      assert.match(a.badge, /stories260K\.gguf: generated/);
       await page.selectOption('#force', '0');
     } else if (process.env.CI === 'true') {
       assert.fail('no decoder was staged (../shared/data/models is required in CI)');
@@ -121,6 +135,7 @@ test('the demo: tiers, a document, a correction, offline', { timeout: 240_000 },
     assert.equal(a.intentTier, '1');
     a = await request(page, 'what does this app do');
     assert.equal(a.tier, '2', 'the encoder loaded offline');
+    if (manifest.decoders.length) assert.match(await page.textContent('#models'), /Tier 4: stories260K\.gguf/, 'the model from disk, kept');
 
     mkdirSync(join(root, 'build/test-artifacts'), { recursive: true });
     await page.screenshot({ path: join(root, 'build/test-artifacts/demo.png'), fullPage: true });
