@@ -60,10 +60,10 @@ export function assistantHandlers(core) {
       decoder = slot;
     },
 
-    async assistant_document({ text }) {
+    async assistant_document({ text, embedWeight = -1 }) {
       needAssistant();
       const t = performance.now();
-      const n = withText(text, (p, len) => M._api_assistant_set_document(a, p, len));
+      const n = withText(text, (p, len) => M._api_assistant_set_document(a, p, len, embedWeight));
       if (n < 0) throw engineError();
       return { sentences: n, ms: performance.now() - t };
     },

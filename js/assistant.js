@@ -81,10 +81,16 @@ export class Assistant {
     return answer;
   }
 
-  /** Opens a document (indexes its sentences); empty text closes it. */
-  setDocument(text, { signal } = {}) {
+  /**
+   * Opens a document (indexes its sentences); empty text closes it.
+   * embedWeight: the encoder embeddings' share in sentence scores (0.2; 0:
+   * words only, the encoder does not run: much faster).
+   */
+  setDocument(text, { embedWeight, signal } = {}) {
     if (typeof text !== 'string') return Promise.reject(new SlmError('INVALID_ARG', 'a document is a string'));
-    return this.#channel.request('assistant_document', { text }, { signal });
+    if (embedWeight !== undefined && !(embedWeight >= 0 && embedWeight <= 1))
+      return Promise.reject(new SlmError('INVALID_ARG', `embedWeight ${embedWeight} is not in [0, 1]`));
+    return this.#channel.request('assistant_document', { text, embedWeight }, { signal });
   }
 
   /** Remembers that `text` means `intent` (tier 1 answers it from now on); returns the cache's text to save. */

@@ -222,8 +222,11 @@ export class Assistant {
   readonly cacheError: string | null;
   /** Answers a request from the cheapest confident tier. */
   ask(text: string, options?: AskOptions): Promise<Answer>;
-  /** Opens a document (splits and embeds its sentences); empty text closes it. */
-  setDocument(text: string, options?: { signal?: AbortSignal }): Promise<{ sentences: number; ms: number }>;
+  /**
+   * Opens a document (splits and embeds its sentences); empty text closes it. embedWeight: the encoder
+   * embeddings' share in sentence scores (0.2); 0 = words only, the encoder does not run (much faster).
+   */
+  setDocument(text: string, options?: { embedWeight?: number; signal?: AbortSignal }): Promise<{ sentences: number; ms: number }>;
   /** Remembers that `text` means `intent`: tier 1 answers it from now on. Returns the cache's text to save. */
   confirm(text: string, intent: string): Promise<string>;
   /** Forgets a confirmed request. Returns the cache's text to save. */

@@ -122,13 +122,14 @@ void slm_assistant_set_cache(slm_assistant *a, slm_cache *cache) {
     a->cache = cache;
 }
 
-slm_status slm_assistant_set_document(slm_assistant *a, const char *text, size_t len, slm_error *err) {
+slm_status slm_assistant_set_document(slm_assistant *a, const char *text, size_t len, const slm_doc_params *params,
+                                      slm_error *err) {
     if (!a) return slm_fail(err, SLM_ERR_INVALID_ARG, "no assistant");
     slm_doc *d = NULL;
     int *order = NULL;
     float *scores = NULL;
     if (len) {
-        slm_status st = slm_doc_new(text, len, a->encoder, NULL, &d, err);
+        slm_status st = slm_doc_new(text, len, a->encoder, params, &d, err);
         if (st) return st;
         int n = slm_doc_sentence_count(d);
         if (!n) {

@@ -270,7 +270,7 @@ struct slm_doc {
 };
 
 slm_doc_params slm_doc_default_params(void) {
-    slm_doc_params p = {0.5f, 0.3f, 0.5f, 400};
+    slm_doc_params p = {0.2f, 0.3f, 0.5f, 400};
     return p;
 }
 
@@ -510,7 +510,7 @@ slm_status slm_doc_new(const char *text, size_t len, slm_context *enc, const slm
     slm_doc *d = calloc(1, sizeof *d);
     if (!d) return slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
     d->prm = params ? *params : slm_doc_default_params();
-    if (!(d->prm.embed_weight >= 0.0f && d->prm.embed_weight <= 1.0f)) d->prm.embed_weight = 0.5f;
+    if (!(d->prm.embed_weight >= 0.0f && d->prm.embed_weight <= 1.0f)) d->prm.embed_weight = 0.2f;
     d->text = malloc(len + 1);
     slm_status st = SLM_OK;
     if (!d->text) {
@@ -525,7 +525,7 @@ slm_status slm_doc_new(const char *text, size_t len, slm_context *enc, const slm
         else slm_split_sentences(d->text, len, d->prm.max_sentence_bytes, d->sent, d->n);
     }
     if (!st) st = index_words(d, err);
-    if (!st && enc && d->n) st = embed_sentences(d, enc, err);
+    if (!st && enc && d->n && d->prm.embed_weight > 0.0f) st = embed_sentences(d, enc, err);
     if (!st) st = centrality(d, err);
     if (st) {
         slm_doc_free(d);

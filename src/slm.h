@@ -269,7 +269,9 @@ typedef struct {
 int slm_split_sentences(const char *text, size_t len, int max_bytes, slm_span *spans, int max);
 
 typedef struct {
-    float embed_weight;         // share of embedding similarity vs word similarity (0.5)
+    float embed_weight;         // share of embedding similarity vs word similarity (0.2, chosen on
+                                // bench/docqa's dev split with the assistant's nano model); 0 = words
+                                // only: the encoder is not run (much faster, docs/BENCHMARKS.md)
     float lead_weight;          // summaries: bonus for early sentences (news puts them first) (0.3)
     float redundancy;           // summaries and questions: penalty for repeating a picked sentence (0.5)
     int max_sentence_bytes;     // longer sentences are cut (400)
@@ -486,9 +488,11 @@ slm_status slm_assistant_new(const char *patterns, size_t len, const char *name,
                              const slm_model *decoder, int cache_capacity, slm_assistant **out, slm_error *err);
 void slm_assistant_free(slm_assistant *a);
 void slm_assistant_set_decoder(slm_assistant *a, const slm_model *decoder);
-// Indexes a document with the encoder (one embedding per sentence); len 0
-// closes it. On failure the open document stays as it was.
-slm_status slm_assistant_set_document(slm_assistant *a, const char *text, size_t len, slm_error *err);
+// Indexes a document with the encoder (one embedding per sentence, unless
+// params->embed_weight is 0); len 0 closes it. params NULL = defaults. On
+// failure the open document stays as it was.
+slm_status slm_assistant_set_document(slm_assistant *a, const char *text, size_t len, const slm_doc_params *params,
+                                      slm_error *err);
 const slm_doc *slm_assistant_document(const slm_assistant *a);     // NULL when none is open
 const slm_patterns *slm_assistant_patterns(const slm_assistant *a);
 // The cache of confirmed requests: add a correction with slm_cache_add, save

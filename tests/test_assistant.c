@@ -121,7 +121,7 @@ static void test_intent_tiers(fixture *f) {
 
 static void test_document_tiers(fixture *f) {
     slm_error err;
-    CHECK(!slm_assistant_set_document(f->a, doc, strlen(doc), &err), "document: %s", err.message);
+    CHECK(!slm_assistant_set_document(f->a, doc, strlen(doc), NULL, &err), "document: %s", err.message);
     slm_assistant_params p = slm_assistant_default_params();
     p.nano_threshold = 0.3f;
     slm_answer a = ask(f, "summarize it", NULL, &p);
@@ -133,6 +133,13 @@ static void test_document_tiers(fixture *f) {
     a = ask(f, "who was the last keeper to leave the island", "ask_document", &p);
     float found = a.confidence;
     CHECK(a.tier == SLM_TIER_RETRIEVAL && has(a.text, "Tomas Reyes") && !a.guessing, "answer: %s (%g)", a.text, found);
+    // words only: the encoder does not embed the sentences, and the answer is still found
+    slm_doc_params words = slm_doc_default_params();
+    words.embed_weight = 0.0f;
+    CHECK(!slm_assistant_set_document(f->a, doc, strlen(doc), &words, &err), "words only: %s", err.message);
+    a = ask(f, "who was the last keeper to leave the island", "ask_document", &p);
+    CHECK(a.tier == SLM_TIER_RETRIEVAL && has(a.text, "Tomas Reyes"), "words only: %s", a.text);
+    CHECK(!slm_assistant_set_document(f->a, doc, strlen(doc), NULL, &err), "document: %s", err.message);
     // nothing in the document answers it, and there is no decoder: tier 3's best guess
     a = ask(f, "quantum chromodynamics of gluons", "ask_document", &p);
     CHECK(a.confidence < found, "a question the document does not answer scores lower: %g vs %g", a.confidence, found);
@@ -150,7 +157,7 @@ static void test_document_tiers(fixture *f) {
     CHECK(a.guessing && !strcmp(a.intent, "ask_document") && a.intent_tier == SLM_TIER_NANO && a.tier >= SLM_TIER_RETRIEVAL,
           "unsure: intent %s tier %d", a.intent, a.tier);
     // unsure, no document: a chat with the decoder; without one, the encoder's guess
-    CHECK(!slm_assistant_set_document(f->a, NULL, 0, &err) && !slm_assistant_document(f->a), "close the document");
+    CHECK(!slm_assistant_set_document(f->a, NULL, 0, NULL, &err) && !slm_assistant_document(f->a), "close the document");
     a = ask(f, "welcome back friend", NULL, &p);
     CHECK(a.tier == SLM_TIER_DECODER && a.guessing && has(a.prompt, "Question: welcome back friend"), "chat: tier %d", a.tier);
     slm_assistant_set_decoder(f->a, NULL);
@@ -175,7 +182,7 @@ static void test_forced(fixture *f) {
     p.force_tier = 3;
     a = ask(f, "hello", NULL, &p);
     CHECK(a.tier == SLM_TIER_RETRIEVAL && a.guessing && has(a.text, "no document"), "forced 3 without a document: %s", a.text);
-    slm_assistant_set_document(f->a, doc, strlen(doc), &err);
+    slm_assistant_set_document(f->a, doc, strlen(doc), NULL, &err);
     a = ask(f, "hello", NULL, &p);
     CHECK(a.tier == SLM_TIER_RETRIEVAL && a.n_sentences > 0, "forced 3: a question about the document");
     p.force_tier = 4;
@@ -199,7 +206,7 @@ static void test_forced(fixture *f) {
     a = ask(f, "farewell my dear friend", NULL, &p);
     CHECK(a.tier == SLM_TIER_PATTERNS && a.tier_ms[2] == 0.0 && a.guessing, "max tier 1: the encoder never runs");
     slm_assistant_set_decoder(f->a, NULL);
-    slm_assistant_set_document(f->a, NULL, 0, &err);
+    slm_assistant_set_document(f->a, NULL, 0, NULL, &err);
 }
 
 static void test_cache(fixture *f) {
@@ -248,8 +255,8 @@ static void test_bad_input(fixture *f) {
     name[sizeof name - 1] = 0;
     CHECK(slm_assistant_ask(f->a, "hi", 2, name, NULL, &a, &err) == SLM_ERR_INVALID_ARG, "intent name too long");
     // a document without sentences is refused and the open one stays
-    CHECK(!slm_assistant_set_document(f->a, doc, strlen(doc), &err), "document");
-    CHECK(slm_assistant_set_document(f->a, " ... !!", 7, &err) == SLM_ERR_INVALID_ARG &&
+    CHECK(!slm_assistant_set_document(f->a, doc, strlen(doc), NULL, &err), "document");
+    CHECK(slm_assistant_set_document(f->a, " ... !!", 7, NULL, &err) == SLM_ERR_INVALID_ARG &&
           slm_doc_sentence_count(slm_assistant_document(f->a)) == 5, "no sentences: %s", err.message);
     // no encoder: tier 2 cannot be forced, and the rules alone route
     CHECK(!slm_assistant_new(patterns, strlen(patterns), "toy.txt", NULL, NULL, 0, &b, &err), "rules only: %s", err.message);

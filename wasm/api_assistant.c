@@ -16,9 +16,11 @@ API slm_assistant *api_assistant_new(const char *patterns, int len, slm_context 
 API void api_assistant_free(slm_assistant *a) { slm_assistant_free(a); }
 API void api_assistant_set_decoder(slm_assistant *a, const slm_model *decoder) { slm_assistant_set_decoder(a, decoder); }
 
-// The document's sentence count (0: closed), or -1.
-API int api_assistant_set_document(slm_assistant *a, const char *text, int len) {
-    if (slm_assistant_set_document(a, text, (size_t)len, &api_last_error)) return -1;
+// The document's sentence count (0: closed), or -1. embed_weight < 0: the default.
+API int api_assistant_set_document(slm_assistant *a, const char *text, int len, float embed_weight) {
+    slm_doc_params p = slm_doc_default_params();
+    if (embed_weight >= 0.0f) p.embed_weight = embed_weight;
+    if (slm_assistant_set_document(a, text, (size_t)len, &p, &api_last_error)) return -1;
     return slm_doc_sentence_count(slm_assistant_document(a));
 }
 

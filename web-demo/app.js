@@ -11,7 +11,7 @@ import {
 } from './store.js';
 
 const $ = (id) => document.getElementById(id);
-const DEFAULTS = { decoder: '', temperature: 0.8, topK: 40, topP: 0.9, maxTokens: 96, forceTier: 0, maxTier: 4 };
+const DEFAULTS = { decoder: '', temperature: 0.8, topK: 40, topP: 0.9, maxTokens: 96, forceTier: 0, maxTier: 4, embed: false };
 const TIER_NAMES = ['', 'patterns', 'nano', 'retrieval', 'decoder'];
 const OWN = 'own:';   // decoder choices from disk: own:<file name>
 
@@ -51,6 +51,8 @@ async function start() {
   showModels();
   await fillDecoderChoices();
   document.body.dataset.state = 'ready';
+  performance.mark('slm360-ready');
+  window.slm360 = { assistant };   // for the console (and bench/demo_bench.mjs)
   for (const id of ['ask-input', 'send']) $(id).disabled = false;
   say('assistant', manifest.decoders.length || assistant.decoder ? 'Hello! Paste or open a document, then ask me about it.'
     : 'Hello! Paste or open a document, then ask me about it. There is no decoder (tier 4): tiers 1 to 3 answer. ' +
@@ -221,7 +223,8 @@ async function openDocument(text) {
   const version = ++docVersion;
   $('doc-status').textContent = text.trim() ? 'Reading…' : 'No document.';
   try {
-    const { sentences, ms } = await assistant.setDocument(text.trim() ? text : '');
+    // words alone by default: embedding every sentence costs ~30 ms each here (docs/BENCHMARKS.md)
+    const { sentences, ms } = await assistant.setDocument(text.trim() ? text : '', { embedWeight: settings.embed ? undefined : 0 });
     if (version !== docVersion) return;
     $('doc-status').textContent = sentences ? `${sentences} sentences, ${text.split(/\s+/).filter(Boolean).length} words, indexed in ${ms.toFixed(0)} ms.` : 'No document.';
     document.body.dataset.doc = sentences ? 'open' : '';
@@ -279,6 +282,12 @@ function bindSettings() {
       saveSettings(settings);
     };
   }
+  $('embed').checked = settings.embed;
+  $('embed').onchange = () => {
+    settings.embed = $('embed').checked;
+    saveSettings(settings);
+    if ($('doc').value.trim()) openDocument($('doc').value);
+  };
   $('decoder').onchange = async () => {
     const choice = $('decoder').value, { source, name, entry } = await decoderSource(choice);
     if (await switchDecoder(source, name || 'no decoder')) {

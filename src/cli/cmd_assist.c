@@ -24,6 +24,7 @@ static const char *help =
     "  --intent NAME          the requests' intent is given (as the page's buttons do)\n"
     "  --threshold P          tier 2 answers at or above this probability (0.5)\n"
     "  --answer-threshold S   tier 3 answers a question when its best sentence scores this (0.25)\n"
+    "  --embed-weight W       tier 3: share of the encoder's embeddings in sentence scores (0.2; 0: words only)\n"
     "  --tier N               force tier N (1-4)     --max-tier N   escalate no further (4)\n"
     "  --sweep                with --eval: the pipeline's accuracy for each threshold, and the best\n"
     "  -n N                   tokens to generate at tier 4 (128)   --temp T (0.8)   --seed S (42)\n"
@@ -169,7 +170,7 @@ static int eval(models *m, const char *path, const char *doc, slm_assistant_para
 // ---- the command -----------------------------------------------------------------------
 
 static int open_assistant(models *m, const char *patterns, const char *nano, const char *decoder, const char *doc,
-                          const char *cache, int threads) {
+                          const slm_doc_params *dp, const char *cache, int threads) {
     size_t len = 0, dlen = 0;
     char *text = cli_read_file(patterns, &len);
     if (!text) return fprintf(stderr, "slm: error: %s: cannot read\n", patterns), EXIT_DATA;
@@ -188,7 +189,7 @@ static int open_assistant(models *m, const char *patterns, const char *nano, con
     if (!rc && doc) {
         char *d = cli_read_file(doc, &dlen);
         if (!d) return fprintf(stderr, "slm: error: %s: cannot read\n", doc), EXIT_DATA;
-        if (slm_assistant_set_document(m->a, d, dlen, &err)) rc = cli_fail(&err);
+        if (slm_assistant_set_document(m->a, d, dlen, dp, &err)) rc = cli_fail(&err);
         free(d);
     }
     return rc;
@@ -197,14 +198,14 @@ static int open_assistant(models *m, const char *patterns, const char *nano, con
 int cmd_assist(int argc, char **argv) {
     const char *helpf = NULL, *patterns = NULL, *nano = NULL, *decoder = NULL, *doc = NULL, *cache = NULL,
                *confirm = NULL, *intent = NULL, *threshold = NULL, *answer_threshold = NULL, *tier = NULL,
-               *max_tier = NULL, *evalf = NULL, *sweep = NULL, *n_s = "128", *temp = "0.8", *seed = "42",
+               *max_tier = NULL, *embed_weight = NULL, *evalf = NULL, *sweep = NULL, *n_s = "128", *temp = "0.8", *seed = "42",
                *threads = "1", *pos[64];
     const cli_opt opts[] = {
         {"--help", "-h", 0, &helpf}, {"--patterns", NULL, 1, &patterns}, {"--model", "-m", 1, &nano},
         {"--decoder", NULL, 1, &decoder}, {"--doc", NULL, 1, &doc}, {"--cache", NULL, 1, &cache},
         {"--confirm", NULL, 1, &confirm}, {"--intent", NULL, 1, &intent}, {"--threshold", NULL, 1, &threshold},
         {"--answer-threshold", NULL, 1, &answer_threshold}, {"--tier", NULL, 1, &tier},
-        {"--max-tier", NULL, 1, &max_tier}, {"--eval", NULL, 1, &evalf}, {"--sweep", NULL, 0, &sweep},
+        {"--max-tier", NULL, 1, &max_tier}, {"--embed-weight", NULL, 1, &embed_weight}, {"--eval", NULL, 1, &evalf}, {"--sweep", NULL, 0, &sweep},
         {"-n", NULL, 1, &n_s}, {"--temp", NULL, 1, &temp}, {"--seed", NULL, 1, &seed},
         {"--threads", "-t", 1, &threads},
     };
@@ -217,16 +218,18 @@ int cmd_assist(int argc, char **argv) {
 
     slm_assistant_params p = slm_assistant_default_params();
     slm_generate_params gp = slm_generate_default_params();
+    slm_doc_params dp = slm_doc_default_params();
     int n_threads;
     if ((threshold && cli_float(threshold, "--threshold", 0, 1, &p.nano_threshold)) ||
         (answer_threshold && cli_float(answer_threshold, "--answer-threshold", 0, 1, &p.answer_threshold)) ||
+        (embed_weight && cli_float(embed_weight, "--embed-weight", 0, 1, &dp.embed_weight)) ||
         (tier && cli_int(tier, "--tier", 1, 4, &p.force_tier)) || (max_tier && cli_int(max_tier, "--max-tier", 1, 4, &p.max_tier)) ||
         cli_int(n_s, "-n", 0, 1 << 20, &gp.max_tokens) || cli_float(temp, "--temp", 0, 100, &gp.sampling.temperature) ||
         cli_u64(seed, "--seed", &gp.sampling.seed) || cli_int(threads, "--threads", 1, 256, &n_threads))
         return EXIT_USAGE;
 
     models m = {0};
-    int rc = open_assistant(&m, patterns, nano, decoder, doc, cache, n_threads);
+    int rc = open_assistant(&m, patterns, nano, decoder, doc, &dp, cache, n_threads);
     if (!rc && m.dec) p.prompt_tokens = slm_context_size(m.dec) - gp.max_tokens;
     if (!rc && evalf) rc = eval(&m, evalf, doc, p, sweep != NULL);
     cli_catch_sigint();
