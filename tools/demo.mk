@@ -24,7 +24,11 @@ demo-decoder: | $(BUILD)/slm
 	node tools/fetch-stories.mjs $(BUILD)/slm $(BUILD)/models
 endif
 
-test-demo: demo-site
+test-demo: demo-site node_modules/playwright-core/package.json
 	node --test --test-reporter=spec tests/e2e/
+
+# playwright-core (the browser test's driver; Chromium itself is Debian's)
+node_modules/playwright-core/package.json: package-lock.json
+	npm ci --no-audit --no-fund
 
 EXTRA_TESTS += test-demo

@@ -29,6 +29,8 @@ int cli_u64(const char *s, const char *what, uint64_t *out);
 
 // The whole file, NUL-terminated (its length in *len), or NULL if unreadable.
 char *cli_read_file(const char *path, size_t *len);
+// The median of n values (sorts them in place); 0 for none.
+double cli_median(double *v, int n);
 
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_fail(const slm_error *err);          // prints "slm: error: ..." and returns EXIT_DATA

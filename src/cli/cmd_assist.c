@@ -84,17 +84,6 @@ static int show(models *m, const slm_answer *ans, const slm_generate_params *gp)
 
 // ---- evaluation ------------------------------------------------------------------------
 
-static int cmp_double(const void *x, const void *y) {
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-static double median(double *v, int n) {
-    if (!n) return 0.0;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 typedef struct {
     int n[5], right[5];         // requests whose intent each tier found, and how many right
     int unsure, unsure_right;   // no tier sure: the intent acted on
@@ -153,9 +142,9 @@ static int eval(models *m, const char *path, const char *doc, slm_assistant_para
     if (!rc) {
         printf("requests      %s: %d, %s\n", path, t.n, doc ? "a document open" : "no document open");
         printf("tier 1        %4d (%5.1f%%) found by patterns:  %6.2f%% right   median %.4f ms\n", tl.n[1], pct(tl.n[1], t.n),
-               pct(tl.right[1], tl.n[1]), median(ms1, t.n));
+               pct(tl.right[1], tl.n[1]), cli_median(ms1, t.n));
         printf("tier 2        %4d (%5.1f%%) found by nano:      %6.2f%% right   median %.4f ms (threshold %.2f)\n",
-               tl.n[2], pct(tl.n[2], t.n), pct(tl.right[2], tl.n[2]), median(ms2, t.n), p.nano_threshold);
+               tl.n[2], pct(tl.n[2], t.n), pct(tl.right[2], tl.n[2]), cli_median(ms2, t.n), p.nano_threshold);
         printf("unsure        %4d (%5.1f%%) no tier sure:       %6.2f%% right   (%s)\n", tl.unsure, pct(tl.unsure, t.n),
                pct(tl.unsure_right, tl.unsure), doc ? "taken as questions about the document" : "the encoder's guess");
         printf("pipeline      %6.2f%% (%d of %d)\n", pct(tl.right_all, t.n), tl.right_all, t.n);

@@ -138,6 +138,17 @@ char *cli_read_file(const char *path, size_t *len) {
     return buf;
 }
 
+static int cmp_double(const void *x, const void *y) {
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+double cli_median(double *v, int n) {
+    if (n <= 0) return 0.0;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 // A bar redrawn in place on a terminal; in a log (not a tty) a line per 10%.
 void cli_progress(void *user, const char *stage, double fraction) {
     (void)user;
