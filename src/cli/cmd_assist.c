@@ -76,6 +76,7 @@ static int show(models *m, const slm_answer *ans, const slm_generate_params *gp)
     slm_status s = slm_generate(m->dec, ids, n, gp, on_token, NULL, &st, &err);
     free(ids);
     printf("\n\n");
+    fflush(stdout);
     if (s) return cli_fail(&err);
     fprintf(stderr, "[%d prompt tokens, first token after %.1f ms, %d generated]\n", st.prompt_tokens, st.prefill_ms,
             st.generated_tokens);
