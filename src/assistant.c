@@ -343,7 +343,8 @@ static slm_status answer(slm_assistant *a, const char *text, size_t len, const c
     slm_status st = find_intent(a, text, len, intent, p, max, ans, &f, err);
     if (st) return st;
     ans->intent = f.intent ? f.intent : "";
-    ans->intent_tier = ans->tier = f.tier;
+    ans->intent_tier = f.tier;
+    ans->tier = f.tier == SLM_TIER_CALLER ? SLM_TIER_PATTERNS : f.tier;   // the caller's intent: tier 1's reply
     ans->intent_confidence = ans->confidence = f.confidence;
     ans->guessing = !f.sure;
     slm_task task = task_of(f.intent);

@@ -448,7 +448,7 @@ static slm_status index_words(slm_doc *d, slm_error *err) {
     int out = 0;
     for (int i = 0; i < d->n; i++) {
         int a = d->term_off[i], b = d->term_off[i + 1];
-        int u = weigh(d, c.ids + a, b - a, d->term_w + out, 0.0f);
+        int u = b > a ? weigh(d, c.ids + a, b - a, d->term_w + out, 0.0f) : 0;   // (c.ids is NULL without words)
         if (u) memmove(c.ids + out, c.ids + a, (size_t)u * sizeof *c.ids);
         d->term_off[i] = out;
         out += u;

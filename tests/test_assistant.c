@@ -111,9 +111,11 @@ static void test_intent_tiers(fixture *f) {
     p.pattern_threshold = 0.5f;
     a = ask(f, "thanks a lot mate", NULL, &p);
     CHECK(a.intent_tier == SLM_TIER_PATTERNS && a.confidence == 0.5f, "rule at its threshold: tier %d", a.intent_tier);
-    // an intent without a reply says so
+    // an intent without a reply says so; the caller's intent gets tier 1's reply
     a = ask(f, "what is the weather", "summarize_all", &p);
-    CHECK(a.intent_tier == SLM_TIER_CALLER && has(a.text, "no reply"), "no reply: %s", a.text);
+    CHECK(a.intent_tier == SLM_TIER_CALLER && a.tier == SLM_TIER_PATTERNS && has(a.text, "no reply"), "no reply: %s", a.text);
+    a = ask(f, "what is the weather", "greeting", &p);
+    CHECK(a.tier == SLM_TIER_PATTERNS && !strcmp(a.text, "Hello!"), "a given intent: tier %d", a.tier);
     // no document: a document intent says how to open one
     a = ask(f, "give me the gist", NULL, &p);
     CHECK(!strcmp(a.intent, "summarize") && a.tier == SLM_TIER_NANO && has(a.text, "no document"), "no document: %s", a.text);
