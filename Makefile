@@ -24,7 +24,7 @@ obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 # quiet by default: `make V=1` shows full commands
 Q   := $(if $(V),,@)
 
-.PHONY: all test test-c clean fuzz deps demo
+.PHONY: all test test-c clean fuzz deps
 all: $(BUILD)/slm $(BUILD)/libslm.a
 
 # Debian packages the tests need (no-op when present)
@@ -41,10 +41,6 @@ $(BUILD)/models/stories260K.gguf: | $(BUILD)/slm
 
 $(BUILD)/models/stories260K-q4_0.gguf: $(BUILD)/models/stories260K.gguf
 	$(BUILD)/slm quantize $< -o $@ --type q4_0
-
-demo: deps all $(BUILD)/models/stories260K-q4_0.gguf
-	$(BUILD)/slm generate -m $(BUILD)/models/stories260K-q4_0.gguf -p "Once upon a time" -n 200 \
-	  --temp 0.8 --top-k 40 --top-p 0.9 --repeat-penalty 1.1 --seed 42
 
 # ---- optimized build -------------------------------------------------------
 $(BUILD)/opt/%.o: %.c
@@ -127,6 +123,8 @@ $(addprefix fuzz-,$(FUZZERS)): fuzz-%: $(BUILD)/fuzz/fuzz_%
 -include wasm/wasm.mk
 -include wasm/minimal.mk
 -include weights-tools/nano.mk
+-include data/assistant/assistant.mk
+-include tools/demo.mk
 test: test-c $(EXTRA_TESTS)
 
 clean:

@@ -1,11 +1,13 @@
-// The worker side of slm360: one wasm engine instance, one model, requests
+// The worker side of slm360: one wasm engine instance holding models in
+// numbered slots (loadModel's is slot 0; an assistant has several), requests
 // served one at a time in arrival order. The entry points (worker.js in a
 // browser, worker-node.js in Node) give it a message port and the little that
 // differs between the two: how to get the wasm bytes and how to read a file.
 //
-// Protocol. In: {id, type, ...args} for a request, {type: 'abort', id}.
+// Protocol. In: {id, type, slot, ...args} for a request, {type: 'abort', id}.
 // Out: {id, type: 'event', event} while it runs (progress, tokens), then
 // {id, type: 'result', value} or {id, type: 'error', code, message}.
+import { assistantHandlers } from './assistant-engine.js';
 import { GgufError, readGgufHeader } from './gguf-header.js';
 
 const PREFILL_SLICE = 64;        // prompt tokens fed between two abort checks
@@ -55,8 +57,7 @@ const tick = globalThis.setImmediate
 export function serve(port, env) {
   let M = null;                 // the emscripten module
   let built = null;             // its build and thread count
-  let model = 0, ctx = 0;       // engine pointers
-  let learner = 0;              // an encoder's learner, once it has learnt or loaded a state
+  const slots = new Map();      // slot -> {m, c, learner}: engine pointers of a model, its context, its learner (once it learns)
   const queue = [], controllers = new Map();
   let busy = false;
 
@@ -93,8 +94,10 @@ export function serve(port, env) {
   // (slice: TextDecoder refuses views of the threads build's shared memory)
   const decode = (p, n) => fromUtf8.decode(M.HEAPU8.slice(p, p + n));
   const cstr = (p) => decode(p, M.HEAPU8.indexOf(0, p) - p);
-  const needModel = () => {
-    if (!ctx) throw new EngineError('INVALID_ARG', 'no model is loaded');
+  const need = (slot = 0) => {
+    const s = slots.get(slot);
+    if (!s) throw new EngineError('INVALID_ARG', 'no model is loaded');
+    return s;
   };
 
   /** Copies bytes, a string (UTF-8, NUL-terminated) or an Int32Array into wasm memory; free it with M._free. */
@@ -128,6 +131,15 @@ export function serve(port, env) {
       printErr: (s) => s.startsWith('Blocking on the main thread') || console.error(s),
     });
     return Promise.race([ready, failure]);
+  }
+
+  // The engine, started with one thread if no model has started it yet.
+  async function engine() {
+    if (!M) {
+      M = await start('simd', 1);
+      built = { build: 'simd', threads: 1 };
+    }
+    return M;
   }
 
   // ---- loading ------------------------------------------------------------------
@@ -256,8 +268,8 @@ export function serve(port, env) {
 
   /** One entry per request type: (request, abort signal, emit event) -> result. */
   const handlers = {
-    async load({ source, threads, auto, ctx: nCtx }, signal, emit) {
-      if (model) throw new EngineError('INVALID_ARG', 'this worker already holds a model');
+    async load({ slot = 0, source, threads, auto, ctx: nCtx }, signal, emit) {
+      if (slots.has(slot)) throw new EngineError('INVALID_ARG', 'this worker already holds a model');
       const src = await open(source, signal);
       try {
         const { m, header, total } = await readModel(src, signal, emit, async (h) => {
@@ -274,11 +286,10 @@ export function serve(port, env) {
           M._api_model_free(m);
           throw e;
         }
-        model = m;
-        ctx = c;
+        slots.set(slot, { m, c });
         const tensorTypes = {};
         for (const t of header.tensors) tensorTypes[t.type] = (tensorTypes[t.type] ?? 0) + t.bytes;
-        const info = JSON.parse(cstr(M._api_info_json(model, ctx)));
+        const info = JSON.parse(cstr(M._api_info_json(m, c)));
         emit({ loaded: total, total, phase: 'ready' });
         return { ...info, fileBytes: total, tensorTypes, memoryBytes: M.HEAPU8.length, ...built };
       } finally {
@@ -286,98 +297,37 @@ export function serve(port, env) {
       }
     },
 
-    async generate({ prompt, options: o }, signal, emit) {
-      needModel();
-      const ids = typeof prompt === 'string' ? tokenize(prompt, true) : Int32Array.from(prompt);
-      const p = put(ids);
-      const g = M._api_gen_new(model, ctx, p, ids.length, o.maxTokens, o.temperature, o.topK, o.topP, o.minP,
-        o.repeatPenalty, o.repeatLastN, o.seed);
-      M._free(p);
-      if (!g) throw engineError();
-      const stops = o.stop.filter((s) => s.length);
-      let pending = '', generated = 0, prefillMs = 0, decodeMs = 0;
-      const stats = () => {
-        const msPerToken = generated > 1 ? decodeMs / (generated - 1) : 0;
-        return { promptTokens: ids.length, generatedTokens: generated, prefillMs, msPerToken,
-          tokensPerSecond: msPerToken ? 1000 / msPerToken : 0 };
-      };
-      // text that might be the start of a stop string waits for the next token
-      const release = (text) => {
-        pending += text;
-        let cut = -1;
-        for (const s of stops) {
-          const i = pending.indexOf(s);
-          if (i >= 0 && (cut < 0 || i < cut)) cut = i;
-        }
-        if (cut >= 0) return { out: pending.slice(0, cut), stop: true };
-        let keep = 0;
-        for (const s of stops)
-          for (let k = Math.min(s.length - 1, pending.length); k > keep; k--)
-            if (s.startsWith(pending.slice(pending.length - k))) { keep = k; break; }
-        const out = pending.slice(0, pending.length - keep);
-        pending = pending.slice(pending.length - keep);
-        return { out, stop: false };
-      };
-      try {
-        for (let left = ids.length; left > 0;) {
-          const t = performance.now();
-          left = M._api_gen_prefill(g, PREFILL_SLICE);
-          prefillMs += performance.now() - t;
-          if (left < 0) throw engineError();
-          if (left) {
-            await tick();
-            if (signal.aborted) throw aborted();
-          }
-        }
-        for (;;) {
-          await tick();
-          if (signal.aborted) throw aborted();
-          const t = performance.now();
-          const id = M._api_gen_next(g);
-          decodeMs += performance.now() - t;
-          if (id === -1) throw engineError();
-          if (id < 0) {
-            const end = release(M._api_gen_flush(g) ? text(g) : '');
-            const why = { [-2]: 'eos', [-3]: 'length', [-4]: 'context' }[id];
-            return { text: end.out + (end.stop ? '' : pending), id: -1, done: true, stats: { ...stats(), stopReason: end.stop ? 'stop' : why } };
-          }
-          generated++;
-          const { out, stop } = release(text(g));
-          if (stop) return { text: out, id, done: true, stats: { ...stats(), stopReason: 'stop' } };
-          emit({ text: out, id, done: false, stats: stats() });
-        }
-      } finally {
-        M._api_gen_free(g);
-      }
+    async generate({ slot, prompt, options }, signal, emit) {
+      const s = need(slot);
+      return generate(s, typeof prompt === 'string' ? tokenize(s.m, prompt, true) : Int32Array.from(prompt), options, signal, emit);
     },
 
-    async score({ context, choices }) {
-      needModel();
+    async score({ slot, context, choices }) {
+      const { c } = need(slot);
       const ptrs = [put(context), ...choices.map(put)];
       const table = put(Int32Array.from(ptrs.slice(1)));
       const out = M._malloc(8 * choices.length);
       try {
         if (!out) throw new EngineError('OUT_OF_MEMORY', 'out of memory');
-        if (M._api_score(ctx, ptrs[0], table, choices.length, out) < 0) throw engineError();
+        if (M._api_score(c, ptrs[0], table, choices.length, out) < 0) throw engineError();
         return Array.from(M.HEAPF64.subarray(out / 8, out / 8 + choices.length));
       } finally {
         for (const p of [...ptrs, table, out]) M._free(p);
       }
     },
 
-    async tokenize({ text: s, bos }) {
-      needModel();
-      return Array.from(tokenize(s, bos));
+    async tokenize({ slot, text: s, bos }) {
+      return Array.from(tokenize(need(slot).m, s, bos));
     },
 
-    async detokenize({ ids }) {
-      needModel();
+    async detokenize({ slot, ids }) {
+      const { m } = need(slot);
       const p = put(Int32Array.from(ids));
       try {
         for (let cap = 4 * ids.length + 16; ;) {
           const out = M._malloc(cap);
           if (!out) throw new EngineError('OUT_OF_MEMORY', 'out of memory');
-          const n = M._api_detokenize(model, p, ids.length, out, cap);
+          const n = M._api_detokenize(m, p, ids.length, out, cap);
           const s = n <= cap && n >= 0 ? decode(out, n) : null;
           M._free(out);
           if (n < 0) throw engineError();
@@ -390,13 +340,13 @@ export function serve(port, env) {
     },
 
     // encoders: the classes by probability (ties in class order), and the pooled vector
-    async classify({ text: s }) {
-      needModel();
-      const labels = classLabels();
+    async classify({ slot, text: s }) {
+      const sl = need(slot);
+      const labels = classLabels(sl);
       const bytes = utf8.encode(s), p = put(bytes), out = M._malloc(4 * Math.max(labels.length, 1));
       try {
         if (!out) throw new EngineError('OUT_OF_MEMORY', 'out of memory');
-        const truncated = learner ? M._api_learner_classify(learner, p, bytes.length, out) : M._api_classify(ctx, p, bytes.length, out);
+        const truncated = sl.learner ? M._api_learner_classify(sl.learner, p, bytes.length, out) : M._api_classify(sl.c, p, bytes.length, out);
         if (truncated < 0) throw engineError();
         const probs = M.HEAPF32.slice(out / 4, out / 4 + labels.length);
         const results = labels.map((label, i) => ({ label, score: probs[i] })).sort((a, b) => b.score - a.score);
@@ -407,12 +357,12 @@ export function serve(port, env) {
       }
     },
 
-    async embed({ text: s }) {
-      needModel();
-      const dim = M._api_embed_dim(model), bytes = utf8.encode(s), p = put(bytes), out = M._malloc(4 * Math.max(dim, 1));
+    async embed({ slot, text: s }) {
+      const { m, c } = need(slot);
+      const dim = M._api_embed_dim(m), bytes = utf8.encode(s), p = put(bytes), out = M._malloc(4 * Math.max(dim, 1));
       try {
         if (!out) throw new EngineError('OUT_OF_MEMORY', 'out of memory');
-        if (M._api_embed(ctx, p, bytes.length, out) < 0) throw engineError();
+        if (M._api_embed(c, p, bytes.length, out) < 0) throw engineError();
         return M.HEAPF32.slice(out / 4, out / 4 + dim);
       } finally {
         M._free(p);
@@ -420,18 +370,17 @@ export function serve(port, env) {
       }
     },
 
-    // on-device learning (slm_learn): the learner starts at the first call
-    async learn({ examples, options: o }, signal, emit) {
-      needModel();
-      const l = learner || newLearner(0, 0, emit);
-      learner = l;
-      M._api_learner_params(l, o.epochs, o.lr, o.ewc, o.replay ? 1 : 0, o.replayRatio, o.maxDrop, o.maxClassDrop, o.minFit, o.seed);
+    // on-device learning (slm_learn): a slot's learner starts at its first call
+    async learn({ slot, examples, options: o }, signal, emit) {
+      const sl = need(slot);
+      if (!sl.learner) setLearner(slot, sl, newLearner(sl.c, 0, 0, emit));
+      M._api_learner_params(sl.learner, o.epochs, o.lr, o.ewc, o.replay ? 1 : 0, o.replayRatio, o.maxDrop, o.maxClassDrop, o.minFit, o.seed);
       const ptrs = examples.flatMap((e) => [put(e.text), put(e.label)]);
       const texts = put(Int32Array.from(ptrs.filter((_, i) => i % 2 === 0)));
       const labels = put(Int32Array.from(ptrs.filter((_, i) => i % 2 === 1)));
       try {
         M.onProgress = (stage, fraction) => emit({ phase: stage ? 'learning' : 'reading', fraction });
-        const r = M._api_learn(l, texts, labels, examples.length);
+        const r = M._api_learn(sl.learner, texts, labels, examples.length);
         if (!r) throw engineError();
         const res = JSON.parse(cstr(r));
         for (const k of ['devAccuracyBefore', 'devAccuracyAfter']) if (res[k] < 0) res[k] = null;
@@ -442,12 +391,12 @@ export function serve(port, env) {
       }
     },
 
-    async learnedState() {
-      needModel();
-      if (!learner) learner = newLearner(0, 0);
+    async learnedState({ slot }) {
+      const sl = need(slot);
+      if (!sl.learner) setLearner(slot, sl, newLearner(sl.c, 0, 0));
       const size = M._malloc(4);
       if (!size) throw new EngineError('OUT_OF_MEMORY', 'out of memory');
-      const p = M._api_learner_save(learner, size);
+      const p = M._api_learner_save(sl.learner, size);
       const n = M.HEAP32[size / 4];
       M._free(size);
       if (!p) throw engineError();
@@ -456,40 +405,113 @@ export function serve(port, env) {
       return bytes;
     },
 
-    async loadLearnedState({ bytes }, signal, emit) {
-      needModel();
+    async loadLearnedState({ slot, bytes }, signal, emit) {
+      const sl = need(slot);
       const p = put(bytes);
       try {
-        const l = newLearner(p, bytes.length, emit);
-        if (learner) M._api_learner_free(learner);
-        learner = l;
-        return { classes: classLabels() };
+        setLearner(slot, sl, newLearner(sl.c, p, bytes.length, emit));
+        return { classes: classLabels(sl) };
       } finally {
         M._free(p);
       }
     },
 
-    async forgetLearned() {
+    async forgetLearned({ slot }) {
+      setLearner(slot, need(slot), 0);
+    },
+
+    // frees one model (what uses it lets go first), or all of them
+    async unload({ slot }) {
+      assistant.unloading(slot);
+      const { m, c, learner } = need(slot);
       if (learner) M._api_learner_free(learner);
-      learner = 0;
+      M._api_context_free(c);
+      M._api_model_free(m);
+      slots.delete(slot);
     },
 
     async dispose() {
-      if (learner) M._api_learner_free(learner);
-      learner = 0;
-      if (ctx) M._api_context_free(ctx);
-      if (model) M._api_model_free(model);
-      ctx = model = 0;
+      assistant.unloading(null);
+      for (const slot of [...slots.keys()]) await handlers.unload({ slot });
     },
   };
 
-  function tokenize(s, bos) {
+  // the assistant's requests, which use the models in their slots
+  const assistant = assistantHandlers({ engine, need, put, cstr, engineError, tokenize, generate, EngineError });
+  Object.assign(handlers, assistant.handlers);
+
+  // A generation from ids on the model and context s: one event per token,
+  // the last one returned.
+  async function generate({ m, c }, ids, o, signal, emit) {
+    const p = put(ids);
+    const g = M._api_gen_new(m, c, p, ids.length, o.maxTokens, o.temperature, o.topK, o.topP, o.minP,
+      o.repeatPenalty, o.repeatLastN, o.seed);
+    M._free(p);
+    if (!g) throw engineError();
+    const stops = o.stop.filter((s) => s.length);
+    let pending = '', generated = 0, prefillMs = 0, decodeMs = 0;
+    const stats = () => {
+      const msPerToken = generated > 1 ? decodeMs / (generated - 1) : 0;
+      return { promptTokens: ids.length, generatedTokens: generated, prefillMs, msPerToken,
+        tokensPerSecond: msPerToken ? 1000 / msPerToken : 0 };
+    };
+    // text that might be the start of a stop string waits for the next token
+    const release = (text) => {
+      pending += text;
+      let cut = -1;
+      for (const s of stops) {
+        const i = pending.indexOf(s);
+        if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+      }
+      if (cut >= 0) return { out: pending.slice(0, cut), stop: true };
+      let keep = 0;
+      for (const s of stops)
+        for (let k = Math.min(s.length - 1, pending.length); k > keep; k--)
+          if (s.startsWith(pending.slice(pending.length - k))) { keep = k; break; }
+      const out = pending.slice(0, pending.length - keep);
+      pending = pending.slice(pending.length - keep);
+      return { out, stop: false };
+    };
+    try {
+      for (let left = ids.length; left > 0;) {
+        const t = performance.now();
+        left = M._api_gen_prefill(g, PREFILL_SLICE);
+        prefillMs += performance.now() - t;
+        if (left < 0) throw engineError();
+        if (left) {
+          await tick();
+          if (signal.aborted) throw aborted();
+        }
+      }
+      for (;;) {
+        await tick();
+        if (signal.aborted) throw aborted();
+        const t = performance.now();
+        const id = M._api_gen_next(g);
+        decodeMs += performance.now() - t;
+        if (id === -1) throw engineError();
+        if (id < 0) {
+          const end = release(M._api_gen_flush(g) ? text(g) : '');
+          const why = { [-2]: 'eos', [-3]: 'length', [-4]: 'context' }[id];
+          return { text: end.out + (end.stop ? '' : pending), id: -1, done: true, stats: { ...stats(), stopReason: end.stop ? 'stop' : why } };
+        }
+        generated++;
+        const { out, stop } = release(text(g));
+        if (stop) return { text: out, id, done: true, stats: { ...stats(), stopReason: 'stop' } };
+        emit({ text: out, id, done: false, stats: stats() });
+      }
+    } finally {
+      M._api_gen_free(g);
+    }
+  }
+
+  function tokenize(m, s, bos) {
     const bytes = utf8.encode(s), p = put(bytes), len = bytes.length;
     try {
       for (let max = len + 8; ;) {
         const ids = M._malloc(4 * max);
         if (!ids) throw new EngineError('OUT_OF_MEMORY', 'out of memory');
-        const n = M._api_tokenize(model, p, len, bos ? 1 : 0, ids, max);
+        const n = M._api_tokenize(m, p, len, bos ? 1 : 0, ids, max);
         const out = n >= 0 && n <= max ? M.HEAP32.slice(ids / 4, ids / 4 + n) : null;
         M._free(ids);
         if (n < 0) throw engineError();
@@ -503,19 +525,26 @@ export function serve(port, env) {
 
   const text = (g) => decode(M._api_gen_text(g), M._api_gen_text_len(g));
 
-  // The classes: the learner's if there is one, else the model's.
-  function classLabels() {
+  // A slot's learner replaced (the old one freed), the assistant told.
+  function setLearner(slot, sl, learner) {
+    assistant.learnerChanged(slot, learner);
+    if (sl.learner) M._api_learner_free(sl.learner);
+    sl.learner = learner;
+  }
+
+  // The classes of a slot: its learner's if it has one, else its model's.
+  function classLabels({ m, learner }) {
     const labels = [];
-    for (let i = 0, q; (q = learner ? M._api_learner_label(learner, i) : M._api_class_label(model, i)); i++) labels.push(cstr(q));
+    for (let i = 0, q; (q = learner ? M._api_learner_label(learner, i) : M._api_class_label(m, i)); i++) labels.push(cstr(q));
     return labels;
   }
 
-  // A learner from the model (state 0) or a state in wasm memory; progress
-  // events while the stored examples' features are computed.
-  function newLearner(state, size, emit) {
+  // A learner over context c, from its model (state 0) or a state in wasm
+  // memory; progress events while the stored examples' features are computed.
+  function newLearner(c, state, size, emit) {
     M.onProgress = emit ? (stage, fraction) => emit({ phase: stage ? 'learning' : 'reading', fraction }) : null;
     try {
-      const l = M._api_learner_new(ctx, state, size);
+      const l = M._api_learner_new(c, state, size);
       if (!l) throw engineError();
       return l;
     } finally {

@@ -198,3 +198,96 @@ export function loadModel(
   source: string | URL | Blob | ArrayBuffer | ArrayBufferView | ReadableStream<Uint8Array>,
   options?: LoadOptions,
 ): Promise<Model>;
+
+export interface AssistantLoadOptions {
+  /** The text of tier 1's pattern file (docs/PATTERNS.md). */
+  patterns: string;
+  /** Tier 2's encoder (an slm360-encoder GGUF), also tier 3's sentence embeddings: a source as for loadModel. */
+  nano?: string | URL | Blob | ArrayBuffer | ArrayBufferView | ReadableStream<Uint8Array>;
+  /** Tier 4's decoder. */
+  decoder?: string | URL | Blob | ArrayBuffer | ArrayBufferView | ReadableStream<Uint8Array>;
+  /** The saved text of the confirmed requests (from confirm/forget); one that does not read sets cacheError. */
+  cache?: string;
+  /** Tier 2's default threshold (0.5): choose it on dev data (`slm assist --eval dev.tsv --sweep`). */
+  nanoThreshold?: number;
+  /** Progress of each model's load. */
+  onProgress?: (p: LoadProgress & { model: 'nano' | 'decoder' }) => void;
+  signal?: AbortSignal;
+  /** As for loadModel; the first model loaded picks the engine's build for the worker. */
+  threads?: 'auto' | number;
+}
+
+export interface AskOptions extends Omit<GenerateOptions, 'signal'> {
+  /** The request's intent, when the caller knows it (a button): tiers 1 and 2 are skipped. */
+  intent?: string;
+  /** 0 (default): the cheapest confident tier. 1 or 2: that tier alone finds the intent and answers; 3 or 4: that tier answers. */
+  forceTier?: 0 | 1 | 2 | 3 | 4;
+  /** Escalation stops at this tier (default 4). */
+  maxTier?: 1 | 2 | 3 | 4;
+  /** Rules answer at or above their confidence (0.9); cache hits always. */
+  patternThreshold?: number;
+  /** Tier 2 answers at or above this probability (the assistant's nanoThreshold). */
+  nanoThreshold?: number;
+  /** Tier 3 answers a question when its best sentence scores this (0.25); below, tier 4 does. */
+  answerThreshold?: number;
+  /** Sentences of an extractive summary (3). */
+  summarySentences?: number;
+  /** Suggested questions (3). */
+  questions?: number;
+  signal?: AbortSignal;
+}
+
+export interface Answer {
+  /** The tier that answered: 1 patterns, 2 nano, 3 retrieval, 4 decoder. */
+  tier: 1 | 2 | 3 | 4;
+  /** The tier that found the intent (0: the caller gave it). */
+  intentTier: 0 | 1 | 2;
+  /** The intent acted on ('' if none). */
+  intent: string;
+  /** The answering tier's confidence: the rule's, the probability, the sentence score (tier 4: the intent's). */
+  confidence: number;
+  intentConfidence: number;
+  /** No tier was confident enough: this is a best guess. */
+  guessing: boolean;
+  /** The answer of tiers 1-3; null at tier 4. */
+  text: string | null;
+  /** Tier 4: the decoder's prompt (with what tier 3 found). */
+  prompt: string | null;
+  /** The document's sentences used, best first (indices). */
+  sentences: number[];
+  /** Time spent in each tier (index = tier; tier 4: building the prompt). */
+  tierMs: [number, number, number, number, number];
+  /** The whole request in the engine, without tier 4's generation. */
+  ms: number;
+  /** Tier 4: the generated tokens (the last one has `done: true` and the statistics). */
+  tokens?: AsyncIterableIterator<Token>;
+}
+
+export class Assistant {
+  /** Tier 2's encoder, or null. */
+  readonly nano: Model | null;
+  /** Tier 4's decoder, or null. */
+  readonly decoder: Model | null;
+  /** The pattern file's intents. */
+  readonly intents: string[];
+  /** Why the saved cache could not be read, or null. */
+  readonly cacheError: string | null;
+  /** Answers a request from the cheapest confident tier. */
+  ask(text: string, options?: AskOptions): Promise<Answer>;
+  /**
+   * Opens a document (splits and embeds its sentences); empty text closes it. embedWeight: the encoder
+   * embeddings' share in sentence scores (0.2); 0 = words only, the encoder does not run (much faster).
+   */
+  setDocument(text: string, options?: { embedWeight?: number; signal?: AbortSignal }): Promise<{ sentences: number; ms: number }>;
+  /** Remembers that `text` means `intent`: tier 1 answers it from now on. Returns the cache's text to save. */
+  confirm(text: string, intent: string): Promise<string>;
+  /** Forgets a confirmed request. Returns the cache's text to save. */
+  forget(text: string): Promise<string>;
+  /** Replaces the decoder (null: none); on failure the old one stays. */
+  setDecoder(source: AssistantLoadOptions['decoder'] | null, options?: LoadOptions): Promise<Model | null>;
+  /** Frees the models and the worker. */
+  dispose(): Promise<void>;
+}
+
+/** Starts the 4-tier assistant in one worker: the pattern file, the nano encoder and a decoder. */
+export function loadAssistant(options: AssistantLoadOptions): Promise<Assistant>;

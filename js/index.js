@@ -1,14 +1,11 @@
 // slm360 in browsers (and any environment with module Web Workers): the engine
 // runs in a Web Worker, so the page never blocks.
+import { Assistant, createLoadAssistant } from './assistant.js';
 import { createLoadModel, Model, SlmError } from './model.js';
 
-export { Model, SlmError };
+export { Assistant, Model, SlmError };
 
-/**
- * Loads a model: a URL (relative to the page), a Blob or File, an
- * ArrayBuffer or typed array, or a ReadableStream of bytes.
- */
-export const loadModel = createLoadModel({
+const host = {
   cores: globalThis.navigator?.hardwareConcurrency ?? 1,
   // the threads build needs shared memory: pages served cross-origin isolated
   threadsAllowed: typeof SharedArrayBuffer === 'function' && globalThis.crossOriginIsolated === true,
@@ -29,4 +26,13 @@ export const loadModel = createLoadModel({
       return { source: { kind: 'url', url: new URL(input, globalThis.location?.href).href } };
     return null;
   },
-});
+};
+
+/**
+ * Loads a model: a URL (relative to the page), a Blob or File, an
+ * ArrayBuffer or typed array, or a ReadableStream of bytes.
+ */
+export const loadModel = createLoadModel(host);
+
+/** Starts the 4-tier assistant (patterns, nano encoder, decoder) in one worker. */
+export const loadAssistant = createLoadAssistant(host);

@@ -1,16 +1,12 @@
 // The main-thread side, shared by the browser (index.js) and Node (node.js)
 // entry points: loadModel starts a worker holding the engine and returns a
 // Model that sends it requests. The worker serves them one at a time in the
-// order they were made; a signal aborts one, queued or running.
+// order they were made; a signal aborts one, queued or running. A worker can
+// hold several models (an assistant's), each in its own slot.
+import { Channel } from './channel.js';
+import { SlmError } from './errors.js';
 
-/** An engine failure: `code` is BAD_MODEL, UNSUPPORTED, IO, OUT_OF_MEMORY, CONTEXT_FULL, ABORTED, INVALID_ARG, BAD_DATA or INTERNAL. */
-export class SlmError extends Error {
-  constructor(code, message) {
-    super(message);
-    this.name = 'SlmError';
-    this.code = code;
-  }
-}
+export { SlmError };
 
 const CHUNK = 4 << 20;     // bytes per message when streaming a buffer to the worker
 const MAX_THREADS = 16;
@@ -25,6 +21,20 @@ const GENERATE_DEFAULTS = {
 const LEARN_DEFAULTS = {
   epochs: 10, lr: 1e-2, ewc: 100, replay: true, replayRatio: 4, maxDrop: 0.01, maxClassDrop: 0.3, minFit: 0.75, seed: 1,
 };
+
+/**
+ * Sampling options with the engine's defaults: `{generation}`, or `{invalid}`
+ * saying what is wrong.
+ */
+export function generationOptions(options) {
+  const o = { ...GENERATE_DEFAULTS };
+  for (const k of Object.keys(GENERATE_DEFAULTS)) if (options[k] !== undefined) o[k] = options[k];
+  const invalid =
+    !Number.isSafeInteger(o.seed) || o.seed < 0 ? `seed ${o.seed} is not an integer in [0, 2^53)`
+    : ['maxTokens', 'topK', 'repeatLastN'].filter((k) => !Number.isInteger(o[k])).map((k) => `${k} ${o[k]} is not an integer`)[0];
+  if (!Array.isArray(o.stop)) o.stop = [o.stop];
+  return invalid ? { invalid } : { generation: o };
+}
 
 /**
  * How an environment runs the engine.
@@ -44,23 +54,33 @@ const LEARN_DEFAULTS = {
 /** @param {Host} host */
 export function createLoadModel(host) {
   return async function loadModel(input, options = {}) {
-    const { onProgress, signal, ctx = 0 } = options;
-    const auto = (options.threads ?? 'auto') === 'auto';
-    let threads = auto ? Math.min(host.cores, 8) : options.threads;
-    if (!Number.isInteger(threads) || threads < 1) throw new SlmError('INVALID_ARG', `threads must be 'auto' or a positive integer, not ${options.threads}`);
-    if (!Number.isInteger(ctx) || ctx < 0) throw new SlmError('INVALID_ARG', `ctx must be a non-negative integer, not ${ctx}`);
-    // the worker picks the build: more than one thread, the pthreads build
-    threads = host.threadsAllowed ? Math.min(threads, MAX_THREADS) : 1;
-    const { source, transfer } = host.source(input) ?? commonSource(input);
-    const model = new Model(host.spawn());
+    const channel = new Channel(host.spawn());
     try {
-      model.info = await model._request('load', { source, threads, auto, ctx }, { signal, transfer, onEvent: onProgress });
+      return await loadInto(host, channel, 0, input, options, true);
     } catch (e) {
-      model._close();
+      channel.close();
       throw e;
     }
-    return model;
   };
+}
+
+/**
+ * Loads a model into a slot of the worker behind `channel`. The model that
+ * owns the channel ends the worker when disposed; the others free their slot.
+ * @returns {Promise<Model>}
+ */
+export async function loadInto(host, channel, slot, input, options, owner) {
+  const { onProgress, signal, ctx = 0 } = options;
+  const auto = (options.threads ?? 'auto') === 'auto';
+  let threads = auto ? Math.min(host.cores, 8) : options.threads;
+  if (!Number.isInteger(threads) || threads < 1) throw new SlmError('INVALID_ARG', `threads must be 'auto' or a positive integer, not ${options.threads}`);
+  if (!Number.isInteger(ctx) || ctx < 0) throw new SlmError('INVALID_ARG', `ctx must be a non-negative integer, not ${ctx}`);
+  // the worker picks the build: more than one thread, the pthreads build
+  threads = host.threadsAllowed ? Math.min(threads, MAX_THREADS) : 1;
+  const { source, transfer } = host.source(input) ?? commonSource(input);
+  const model = new Model(channel, slot, owner);
+  model.info = await channel.request('load', { slot, source, threads, auto, ctx }, { signal, transfer, onEvent: onProgress });
+  return model;
 }
 
 function commonSource(input) {
@@ -85,53 +105,20 @@ function commonSource(input) {
 export class Model {
   /** Architecture, sizes, vocabulary, tensor types, and the build and threads in use. */
   info = null;
-  #port;
-  #pending = new Map();   // id -> {resolve, reject, onEvent}
-  #nextId = 1;
-  #closed = null;         // why the model no longer takes requests
+  #channel;
+  #slot;
+  #owner;               // ends the worker when disposed
+  #disposed = false;
 
-  constructor(port) {
-    this.#port = port;
-    port.listen(
-      (msg) => {
-        const p = this.#pending.get(msg.id);
-        if (!p) return;   // a request aborted here already
-        if (msg.type === 'event') return p.onEvent?.(msg.event);
-        if (msg.type === 'result') p.resolve(msg.value);
-        else p.reject(new SlmError(msg.code, msg.message));
-      },
-      (e) => this._close(new SlmError('INTERNAL', `the engine's worker failed: ${e.message}`)),
-    );
+  constructor(channel, slot = 0, owner = true) {
+    this.#channel = channel;
+    this.#slot = slot;
+    this.#owner = owner;
   }
 
-  /**
-   * Sends one request; resolves with its result. Internal: use the methods.
-   * @returns {Promise<any>}
-   */
-  _request(type, args, { signal, transfer, onEvent } = {}) {
-    if (this.#closed) return Promise.reject(this.#closed);
-    if (signal?.aborted) return Promise.reject(new SlmError('ABORTED', 'aborted'));
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        this.#port.post({ type: 'abort', id });
-        done();
-        reject(new SlmError('ABORTED', 'aborted'));
-      };
-      const done = () => {
-        this.#pending.delete(id);
-        signal?.removeEventListener('abort', onAbort);
-        if (!this.#pending.size) this.#port.keepAlive(false);
-      };
-      this.#pending.set(id, {
-        resolve: (v) => { done(); resolve(v); },
-        reject: (e) => { done(); reject(e); },
-        onEvent,
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#port.keepAlive(true);
-      this.#port.post({ id, type, ...args }, transfer);
-    });
+  #request(type, args, opts) {
+    if (this.#disposed) return Promise.reject(new SlmError('INVALID_ARG', 'the model has been disposed'));
+    return this.#channel.request(type, { slot: this.#slot, ...args }, opts);
   }
 
   /**
@@ -141,41 +128,14 @@ export class Model {
    * @returns {AsyncIterableIterator<{text: string, id: number, done: boolean, stats: object}>}
    */
   generate(prompt, options = {}) {
-    const { signal, ...rest } = { ...GENERATE_DEFAULTS, ...options };
-    const invalid =
-      typeof prompt !== 'string' && !Array.isArray(prompt) && !(prompt instanceof Int32Array) ? 'the prompt is a string or an array of token ids'
-      : !Number.isSafeInteger(rest.seed) || rest.seed < 0 ? `seed ${rest.seed} is not an integer in [0, 2^53)`
-      : ['maxTokens', 'topK', 'repeatLastN'].filter((k) => !Number.isInteger(rest[k])).map((k) => `${k} ${rest[k]} is not an integer`)[0];
-    if (invalid) return (async function* () { throw new SlmError('INVALID_ARG', invalid); })();
-    if (!Array.isArray(rest.stop)) rest.stop = [rest.stop];
-    // our own controller: breaking out of the loop aborts the request too
-    const stop = new AbortController();
-    const onAbort = () => stop.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted) stop.abort();
-    const events = [];
-    let wake = () => {}, failed = null, finished = false;
-    this._request('generate', { prompt, options: rest }, {
-      signal: stop.signal,
-      onEvent: (ev) => { events.push(ev); wake(); },
-    }).then(
-      (last) => { events.push(last); finished = true; wake(); },
-      (e) => { failed = e; wake(); },
-    ).finally(() => signal?.removeEventListener('abort', onAbort));
-    return (async function* () {
-      try {
-        for (;;) {
-          if (events.length) {
-            const ev = events.shift();
-            yield ev;
-            if (ev.done) return;
-          } else if (failed) throw failed;
-          else await new Promise((r) => (wake = r));
-        }
-      } finally {
-        if (!finished) stop.abort();
-      }
-    })();
+    const fail = (message) => (async function* () { throw new SlmError('INVALID_ARG', message); })();
+    if (typeof prompt !== 'string' && !Array.isArray(prompt) && !(prompt instanceof Int32Array))
+      return fail('the prompt is a string or an array of token ids');
+    const { signal, ...rest } = options;
+    const { generation, invalid } = generationOptions(rest);
+    if (invalid) return fail(invalid);
+    if (this.#disposed) return fail('the model has been disposed');
+    return this.#channel.stream('generate', { slot: this.#slot, prompt, options: generation }, { signal });
   }
 
   /**
@@ -184,17 +144,17 @@ export class Model {
    * @returns {Promise<number[]>}
    */
   score(context, choices, { signal } = {}) {
-    return this._request('score', { context, choices }, { signal });
+    return this.#request('score', { context, choices }, { signal });
   }
 
   /** @returns {Promise<number[]>} token ids, BOS first unless `bos: false` */
   tokenize(text, { bos = true, signal } = {}) {
-    return this._request('tokenize', { text, bos }, { signal });
+    return this.#request('tokenize', { text, bos }, { signal });
   }
 
   /** @returns {Promise<string>} */
   detokenize(ids, { signal } = {}) {
-    return this._request('detokenize', { ids: Array.from(ids) }, { signal });
+    return this.#request('detokenize', { ids: Array.from(ids) }, { signal });
   }
 
   /**
@@ -205,7 +165,7 @@ export class Model {
    */
   async classify(text, { signal } = {}) {
     if (typeof text !== 'string') throw new SlmError('INVALID_ARG', 'the text to classify is a string');
-    const { results, truncated } = await this._request('classify', { text }, { signal });
+    const { results, truncated } = await this.#request('classify', { text }, { signal });
     return Object.assign(results, { truncated });
   }
 
@@ -216,7 +176,7 @@ export class Model {
    */
   async embed(text, { signal } = {}) {
     if (typeof text !== 'string') throw new SlmError('INVALID_ARG', 'the text to embed is a string');
-    return this._request('embed', { text }, { signal });
+    return this.#request('embed', { text }, { signal });
   }
 
   /**
@@ -235,13 +195,13 @@ export class Model {
     if (bad) throw new SlmError('INVALID_ARG', 'examples are a non-empty array of {text, label} strings');
     const { signal, onProgress, ...rest } = options;
     const o = { ...LEARN_DEFAULTS, ...rest };
-    return this._request('learn', { examples: examples.map(({ text, label }) => ({ text, label })), options: o },
+    return this.#request('learn', { examples: examples.map(({ text, label }) => ({ text, label })), options: o },
       { signal, onEvent: onProgress });
   }
 
   /** What `learn` taught, as bytes (a GGUF file) to keep and give back to `loadLearnedState`. @returns {Promise<Uint8Array>} */
   learnedState({ signal } = {}) {
-    return this._request('learnedState', {}, { signal });
+    return this.#request('learnedState', {}, { signal });
   }
 
   /**
@@ -250,26 +210,27 @@ export class Model {
    */
   loadLearnedState(bytes, { signal, onProgress } = {}) {
     if (!(bytes instanceof Uint8Array)) return Promise.reject(new SlmError('INVALID_ARG', 'a learned state is a Uint8Array'));
-    return this._request('loadLearnedState', { bytes }, { signal, onEvent: onProgress });
+    return this.#request('loadLearnedState', { bytes }, { signal, onEvent: onProgress });
   }
 
   /** Back to the model's own classifier: forgets what `learn` taught. */
   forgetLearned({ signal } = {}) {
-    return this._request('forgetLearned', {}, { signal });
+    return this.#request('forgetLearned', {}, { signal });
   }
 
-  /** Frees the model and its worker; requests still queued are aborted. */
+  /**
+   * Frees the model and its worker (an assistant's models: their slot);
+   * requests still queued are aborted.
+   */
   async dispose() {
-    if (this.#closed) return;
-    for (const id of this.#pending.keys()) this.#port.post({ type: 'abort', id });
-    await this._request('dispose', {}).catch(() => {});
-    this._close(new SlmError('INVALID_ARG', 'the model has been disposed'));
-  }
-
-  /** Ends the worker and fails what is pending with `why`. Internal. */
-  _close(why = new SlmError('INVALID_ARG', 'the model has been disposed')) {
-    this.#closed ??= why;
-    for (const p of this.#pending.values()) p.reject(why);
-    this.#port.terminate();
+    if (this.#disposed || this.#channel.closed) return;
+    if (!this.#owner) {
+      this.#disposed = true;
+      return this.#channel.request('unload', { slot: this.#slot }).catch(() => {});
+    }
+    this.#channel.abortAll();
+    await this.#channel.request('dispose', {}).catch(() => {});
+    this.#disposed = true;
+    this.#channel.close(new SlmError('INVALID_ARG', 'the model has been disposed'));
   }
 }

@@ -4,16 +4,12 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
+import { Assistant, createLoadAssistant } from './assistant.js';
 import { createLoadModel, Model, SlmError } from './model.js';
 
-export { Model, SlmError };
+export { Assistant, Model, SlmError };
 
-/**
- * Loads a model: a file path, a file: or http(s): URL, a Blob, an
- * ArrayBuffer or typed array, or a ReadableStream of bytes.
- * @type {typeof import('./index.js').loadModel}
- */
-export const loadModel = createLoadModel({
+const host = {
   cores: availableParallelism(),
   threadsAllowed: true,
   spawn() {
@@ -35,4 +31,14 @@ export const loadModel = createLoadModel({
     if (typeof input === 'string') return { source: { kind: 'path', path: resolve(input) } };
     return null;
   },
-});
+};
+
+/**
+ * Loads a model: a file path, a file: or http(s): URL, a Blob, an
+ * ArrayBuffer or typed array, or a ReadableStream of bytes.
+ * @type {typeof import('./index.js').loadModel}
+ */
+export const loadModel = createLoadModel(host);
+
+/** @type {typeof import('./index.js').loadAssistant} */
+export const loadAssistant = createLoadAssistant(host);

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "patterns.h"
+#include "slm.h"
 
 #define LINE_MAX_BYTES 4096
 #define FILE_MAX_BYTES (16u << 20)

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "model.h"
-#include "patterns.h"
 
 // ---- sentence splitting -------------------------------------------------------------
 
@@ -271,7 +270,7 @@ struct slm_doc {
 };
 
 slm_doc_params slm_doc_default_params(void) {
-    slm_doc_params p = {0.5f, 0.3f, 0.5f, 400};
+    slm_doc_params p = {0.2f, 0.3f, 0.5f, 400};
     return p;
 }
 
@@ -449,7 +448,7 @@ static slm_status index_words(slm_doc *d, slm_error *err) {
     int out = 0;
     for (int i = 0; i < d->n; i++) {
         int a = d->term_off[i], b = d->term_off[i + 1];
-        int u = weigh(d, c.ids + a, b - a, d->term_w + out, 0.0f);
+        int u = b > a ? weigh(d, c.ids + a, b - a, d->term_w + out, 0.0f) : 0;   // (c.ids is NULL without words)
         if (u) memmove(c.ids + out, c.ids + a, (size_t)u * sizeof *c.ids);
         d->term_off[i] = out;
         out += u;
@@ -511,7 +510,7 @@ slm_status slm_doc_new(const char *text, size_t len, slm_context *enc, const slm
     slm_doc *d = calloc(1, sizeof *d);
     if (!d) return slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
     d->prm = params ? *params : slm_doc_default_params();
-    if (!(d->prm.embed_weight >= 0.0f && d->prm.embed_weight <= 1.0f)) d->prm.embed_weight = 0.5f;
+    if (!(d->prm.embed_weight >= 0.0f && d->prm.embed_weight <= 1.0f)) d->prm.embed_weight = 0.2f;
     d->text = malloc(len + 1);
     slm_status st = SLM_OK;
     if (!d->text) {
@@ -526,7 +525,7 @@ slm_status slm_doc_new(const char *text, size_t len, slm_context *enc, const slm
         else slm_split_sentences(d->text, len, d->prm.max_sentence_bytes, d->sent, d->n);
     }
     if (!st) st = index_words(d, err);
-    if (!st && enc && d->n) st = embed_sentences(d, enc, err);
+    if (!st && enc && d->n && d->prm.embed_weight > 0.0f) st = embed_sentences(d, enc, err);
     if (!st) st = centrality(d, err);
     if (st) {
         slm_doc_free(d);

@@ -349,7 +349,9 @@ typedef struct {
 int slm_split_sentences(const char *text, size_t len, int max_bytes, slm_span *spans, int max);
 
 typedef struct {
-    float embed_weight;         // share of embedding similarity vs word similarity (0.5)
+    float embed_weight;         // share of embedding similarity vs word similarity (0.2, chosen on
+                                // bench/docqa's dev split with the assistant's nano model); 0 = words
+                                // only: the encoder is not run (much faster, docs/BENCHMARKS.md)
     float lead_weight;          // summaries: bonus for early sentences (news puts them first) (0.3)
     float redundancy;           // summaries and questions: penalty for repeating a picked sentence (0.5)
     int max_sentence_bytes;     // longer sentences are cut (400)
@@ -404,6 +406,188 @@ typedef enum {
 // prompt's length, or -1 if even the instructions do not fit the budget.
 int slm_doc_prompt(const slm_doc *doc, const slm_model *decoder, slm_task task, const char *question,
                    const int *order, int budget, char *buf, size_t cap);
+
+// ---- patterns: tier 1 of the assistant ----------------------------------------
+//
+// Rules from a small pattern file and an exact-match cache of requests the
+// user confirmed (src/patterns.c). No model involved, so this part builds
+// alone (`make minimal`: patterns.c with this header).
+//
+// The file format is described in docs/PATTERNS.md. In short:
+//
+//   [greeting]                  an intent; its rules follow
+//   reply Hello! ...            canned reply (optional; \n is a new line)
+//   priority 10                 higher wins when rules of several intents match
+//   max_words 6                 rules apply only to texts this short
+//   unless summar* document     these words veto the intent's rules
+//   exact hi | hello there      the whole text, alternatives split by |
+//   prefix good morning         the first words
+//   glob how are * doing        * is any run of words
+//   all thank* you              every word present (w* is a prefix)
+//   any hi hey howdy            one word present
+//
+// Texts and patterns are compared after slm_normalize: lowercase, no
+// apostrophes, other punctuation as spaces, single spaces between words.
+#define SLM_INTENT_MAX 64   // bytes of an intent name, NUL included
+
+// Normalizes text for matching: ASCII and Latin-1 letters lowercased,
+// apostrophes (' and U+2018/U+2019) removed, other ASCII and common Unicode
+// punctuation turned into spaces, runs of white space made one space, no
+// space at either end. Other bytes (letters of any script, emoji, even
+// invalid UTF-8) are kept as they are. Writes at most cap - 1 bytes and a
+// NUL (when cap > 0) and returns the full normalized length, like snprintf.
+size_t slm_normalize(const char *text, size_t len, char *out, size_t cap);
+
+// ---- pattern files -------------------------------------------------------------
+
+typedef struct slm_patterns slm_patterns;
+
+// Parses a pattern file held in memory; name is used in error messages,
+// which read "NAME:LINE: what is wrong" (SLM_ERR_BAD_DATA).
+slm_status slm_patterns_parse(const char *text, size_t len, const char *name, slm_patterns **out,
+                              slm_error *err);
+slm_status slm_patterns_load(const char *path, slm_patterns **out, slm_error *err);
+void slm_patterns_free(slm_patterns *p);
+
+int slm_patterns_intent_count(const slm_patterns *p);
+const char *slm_patterns_intent_name(const slm_patterns *p, int i);   // NULL if out of range
+// The canned reply of an intent (by name), or NULL if it has none.
+const char *slm_patterns_reply(const slm_patterns *p, const char *intent);
+
+typedef struct {
+    int intent;             // index of the intent, -1 when nothing matched
+    const char *name;       // its name
+    const char *reply;      // its canned reply, or NULL
+    float confidence;       // the intent's confidence (1 unless the file says)
+    int priority;
+    int line;               // the line of the rule that matched
+} slm_pattern_match;
+
+// Finds the best rule matching text: the highest priority, then the most
+// specific kind (exact, prefix, glob, all, any), then the first in the file.
+// Returns 1 with *m filled, 0 when no rule matches, -1 if out of memory.
+int slm_patterns_match(const slm_patterns *p, const char *text, size_t len, slm_pattern_match *m);
+
+// ---- the cache of confirmed requests ------------------------------------------
+
+// Normalized request -> intent, at most `capacity` entries; when full, adding
+// forgets the least recently used. Requests longer than SLM_CACHE_TEXT_MAX
+// bytes once normalized are not cached.
+#define SLM_CACHE_TEXT_MAX 1024
+
+typedef struct slm_cache slm_cache;
+
+slm_status slm_cache_new(int capacity, slm_cache **out, slm_error *err);
+void slm_cache_free(slm_cache *c);
+int slm_cache_count(const slm_cache *c);
+// Remembers that text means intent (replacing what it meant before).
+slm_status slm_cache_add(slm_cache *c, const char *text, size_t len, const char *intent, slm_error *err);
+// The intent confirmed for text, or NULL. A hit makes the entry the most
+// recently used; the string lives until the cache changes.
+const char *slm_cache_lookup(slm_cache *c, const char *text, size_t len);
+// Forgets text; returns 1 if it was there.
+int slm_cache_remove(slm_cache *c, const char *text, size_t len);
+
+// The cache as text, "intent<TAB>normalized request" lines, least recently
+// used first. Writes at most cap bytes (no NUL) and returns the length the
+// whole text needs.
+size_t slm_cache_write(const slm_cache *c, char *buf, size_t cap);
+// Builds a cache from that text (later lines are more recent; with more
+// lines than capacity the oldest are dropped). Errors read "NAME:LINE: what".
+slm_status slm_cache_parse(const char *text, size_t len, const char *name, int capacity, slm_cache **out,
+                           slm_error *err);
+// Files: save writes a temporary file and renames it over path, so a
+// failed save leaves the old file as it was.
+slm_status slm_cache_save(const slm_cache *c, const char *path, slm_error *err);
+slm_status slm_cache_load(const char *path, int capacity, slm_cache **out, slm_error *err);
+
+// ---- the assistant: the 4-tier pipeline -----------------------------------
+//
+// An assistant (src/assistant.c) answers each request from the cheapest tier
+// that is confident, and says which tier answered, how confident it was and
+// how long it took:
+//   1 patterns   the cache of confirmed requests, then the pattern file's rules
+//   2 nano       the encoder's intent, when its probability reaches a threshold
+//   3 retrieval  the document's intents answered from its sentences
+//   4 decoder    a generative answer: the prompt, with what tier 3 found, is
+//                returned for the caller to generate from
+// Tiers 1 and 2 find the intent. Intents of the document ("summarize",
+// "suggest_questions", "ask_document") go on to tier 3, which answers unless
+// no sentence is close enough to a question (then tier 4); the others are
+// answered with the pattern file's reply for the intent. When neither tier
+// 1 nor 2 is confident, the request is taken as a question about the open
+// document (tier 3), or without a document goes to the decoder; the answer
+// is then marked as a guess.
+//
+// The assistant owns its patterns, cache and document; it borrows the
+// encoder context and the decoder model, which must outlive it (or be
+// replaced first).
+
+typedef enum {
+    SLM_TIER_CALLER = 0,        // the caller named the intent (a button)
+    SLM_TIER_PATTERNS = 1,
+    SLM_TIER_NANO = 2,
+    SLM_TIER_RETRIEVAL = 3,
+    SLM_TIER_DECODER = 4,
+} slm_tier;
+
+typedef struct {
+    float pattern_threshold;    // rules answer at or above their confidence (0.9); cache hits always
+    float nano_threshold;       // the encoder answers at or above this probability (0.5; choose it on dev data)
+    float answer_threshold;     // tier 3 answers a question when its best sentence scores this (0.25)
+    int max_tier;               // escalation stops at this tier (4)
+    int force_tier;             // 0: the cheapest confident tier; 1..4: only tiers 1, 2 or that tier run,
+                                // and it answers (1 and 2 find the intent, 3 and 4 use the document)
+    int summary_sentences;      // sentences of an extractive summary (3)
+    int questions;              // suggested questions (3)
+    int prompt_tokens;          // the decoder prompt's budget in its tokens (384)
+} slm_assistant_params;
+
+slm_assistant_params slm_assistant_default_params(void);
+
+typedef struct {
+    slm_tier tier;              // the tier that answered
+    slm_tier intent_tier;       // the tier that found the intent
+    const char *intent;         // the intent acted on ("" if none)
+    float confidence;           // the answering tier's: rule confidence, probability, sentence score
+    float intent_confidence;    // the intent's (cache and caller: 1)
+    int guessing;               // no tier was confident: a best guess
+    const char *text;           // the answer of tiers 1-3, NULL for tier 4
+    const char *prompt;         // tier 4: the decoder's prompt, NULL otherwise
+    int n_sentences;            // tier 3/4: the document's sentences used, best first
+    const int *sentences;
+    double tier_ms[5];          // time spent in each tier (index: slm_tier; tier 4: the prompt only)
+    double ms;                  // the whole request
+} slm_answer;
+
+typedef struct slm_assistant slm_assistant;
+
+// patterns: a pattern file's text (NULL: no rules), name for its errors;
+// encoder, decoder: NULL for none. cache_capacity 0 = 1024 requests.
+slm_status slm_assistant_new(const char *patterns, size_t len, const char *name, slm_context *encoder,
+                             const slm_model *decoder, int cache_capacity, slm_assistant **out, slm_error *err);
+void slm_assistant_free(slm_assistant *a);
+void slm_assistant_set_decoder(slm_assistant *a, const slm_model *decoder);
+// Tier 2 classifies with a learner over the assistant's encoder context (what
+// slm_learn taught it), or again with the model's classifier (NULL).
+void slm_assistant_set_learner(slm_assistant *a, slm_learner *learner);
+// Indexes a document with the encoder (one embedding per sentence, unless
+// params->embed_weight is 0); len 0 closes it. params NULL = defaults. On
+// failure the open document stays as it was.
+slm_status slm_assistant_set_document(slm_assistant *a, const char *text, size_t len, const slm_doc_params *params,
+                                      slm_error *err);
+const slm_doc *slm_assistant_document(const slm_assistant *a);     // NULL when none is open
+const slm_patterns *slm_assistant_patterns(const slm_assistant *a);
+// The cache of confirmed requests: add a correction with slm_cache_add, save
+// it with slm_cache_write. set_cache replaces it (taking ownership).
+slm_cache *slm_assistant_cache(slm_assistant *a);
+void slm_assistant_set_cache(slm_assistant *a, slm_cache *cache);
+
+// Answers one request. intent: the caller's (a button), or NULL to find it.
+// params NULL = defaults. The answer's strings and arrays live until the
+// next call on this assistant.
+slm_status slm_assistant_ask(slm_assistant *a, const char *text, size_t len, const char *intent,
+                             const slm_assistant_params *params, slm_answer *answer, slm_error *err);
 
 // ---- weights tools (weights-tools/) ----------------------------------------
 

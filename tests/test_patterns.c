@@ -2,7 +2,7 @@
 // and the cache of confirmed requests (LRU, text form, atomic files).
 #include <unistd.h>
 
-#include "patterns.h"
+#include "slm.h"
 #include "test.h"
 
 static slm_patterns *parse(const char *text, slm_error *err) {

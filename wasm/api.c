@@ -9,36 +9,33 @@
 // A failing call returns 0 or a negative number; api_error_* then describe it.
 // This file may keep global state (the last error): one wasm instance serves
 // one worker, which runs one request at a time.
-#include <emscripten.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "slm.h"
+#include "api.h"
 
-#define API EMSCRIPTEN_KEEPALIVE
+slm_error api_last_error;
 
-static slm_error last_error;
-
-static int fail(slm_status code, const char *fmt, ...) {
+int api_fail(slm_status code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    last_error.code = code;
-    vsnprintf(last_error.message, sizeof last_error.message, fmt, ap);
+    api_last_error.code = code;
+    vsnprintf(api_last_error.message, sizeof api_last_error.message, fmt, ap);
     va_end(ap);
     return -1;
 }
 
-API const char *api_error_name(void) { return slm_status_name(last_error.code); }
-API const char *api_error_message(void) { return last_error.message; }
+API const char *api_error_name(void) { return slm_status_name(api_last_error.code); }
+API const char *api_error_message(void) { return api_last_error.message; }
 
 // ---- models and contexts -------------------------------------------------------
 
 // Takes the malloc'd file bytes (freed with the model, or now on failure).
 API slm_model *api_model_load(void *data, size_t size) {
     slm_model *m = NULL;
-    return slm_model_load_memory(data, size, 1, 0, &m, &last_error) ? NULL : m;
+    return slm_model_load_memory(data, size, 1, 0, &m, &api_last_error) ? NULL : m;
 }
 
 API void api_model_free(slm_model *m) { slm_model_free(m); }
@@ -52,21 +49,26 @@ API slm_context *api_context_new(const slm_model *m, int n_ctx, int n_threads) {
     p.n_ctx = n_ctx > 0 && n_ctx < in.context_length ? n_ctx : in.context_length;
     p.n_threads = n_threads;
     slm_context *c = NULL;
-    return slm_context_new(m, &p, &c, &last_error) ? NULL : c;
+    return slm_context_new(m, &p, &c, &api_last_error) ? NULL : c;
 }
 
 API void api_context_free(slm_context *c) { slm_context_free(c); }
 
-// JSON string body: quotes, backslashes and control bytes escaped.
-static int json_str(char *out, int cap, const char *s) {
-    int n = 0;
-    for (; *s && n < cap - 8; s++) {
+// JSON string body: quotes, backslashes and control bytes escaped. Writes
+// what fits in cap bytes with a NUL (never half an escape) and returns the
+// length the whole string needs, like snprintf.
+size_t json_quote(char *out, size_t cap, const char *s) {
+    size_t n = 0, written = 0;
+    for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') n += snprintf(out + n, cap - n, "\\%c", ch);
-        else if (ch < 0x20) n += snprintf(out + n, cap - n, "\\u%04x", ch);
-        else out[n++] = (char)ch;
+        char esc[8];
+        int k = ch == '"' || ch == '\\' ? snprintf(esc, sizeof esc, "\\%c", ch)
+              : ch < 0x20             ? snprintf(esc, sizeof esc, "\\u%04x", ch)
+                                      : (esc[0] = (char)ch, 1);
+        if (written == n && n + k < cap) memcpy(out + n, esc, (size_t)k), written += (size_t)k;
+        n += (size_t)k;
     }
-    out[n] = 0;
+    if (cap) out[written] = 0;
     return n;
 }
 
@@ -76,7 +78,7 @@ API const char *api_info_json(const slm_model *m, const slm_context *c) {
     char name[512];
     slm_model_info in;
     slm_model_get_info(m, &in);
-    json_str(name, sizeof name, in.name);
+    json_quote(name, sizeof name, in.name);
     snprintf(buf, sizeof buf,
              "{\"architecture\":\"%s\",\"name\":\"%s\",\"isEncoder\":%s,\"dim\":%d,\"nLayers\":%d,\"nHeads\":%d,"
              "\"nKvHeads\":%d,\"headDim\":%d,\"ffnDim\":%d,\"vocabSize\":%d,\"contextLength\":%d,\"ropeTheta\":%.9g,"
@@ -95,7 +97,7 @@ API const char *api_info_json(const slm_model *m, const slm_context *c) {
 
 // slm_tokenize's contract: the count needed (retry if above max), or -1.
 API int api_tokenize(const slm_model *m, const char *text, int len, int add_bos, int32_t *ids, int max) {
-    return slm_tokenize(m, text, (size_t)len, add_bos, ids, max, &last_error);
+    return slm_tokenize(m, text, (size_t)len, add_bos, ids, max, &api_last_error);
 }
 
 // The text of n ids, as streaming would print it: writes up to cap bytes and
@@ -108,7 +110,7 @@ API int api_detokenize(const slm_model *m, const int32_t *ids, int n, char *out,
     for (int i = 0; i <= n; i++) {
         int len = i < n ? slm_detok_push(m, &d, ids[i], piece, (int)sizeof piece)
                         : slm_detok_flush(&d, piece, (int)sizeof piece);
-        if (len < 0) return fail(SLM_ERR_INVALID_ARG, "token id %d is out of range", ids[i]);
+        if (len < 0) return api_fail(SLM_ERR_INVALID_ARG, "token id %d is out of range", ids[i]);
         if (total < cap) memcpy(out + total, piece, (size_t)(len < cap - total ? len : cap - total));
         total += len;
     }
@@ -144,15 +146,15 @@ API void api_gen_free(gen *g) {
 API gen *api_gen_new(const slm_model *m, slm_context *c, const int32_t *ids, int n, int max_tokens, float temperature,
                      int top_k, float top_p, float min_p, float repeat_penalty, int repeat_last_n, double seed) {
     slm_context_rewind(c, 0);
-    if (n <= 0) return fail(SLM_ERR_INVALID_ARG, "the prompt is empty"), NULL;
-    if (max_tokens < 0) return fail(SLM_ERR_INVALID_ARG, "max tokens %d is negative", max_tokens), NULL;
+    if (n <= 0) return api_fail(SLM_ERR_INVALID_ARG, "the prompt is empty"), NULL;
+    if (max_tokens < 0) return api_fail(SLM_ERR_INVALID_ARG, "max tokens %d is negative", max_tokens), NULL;
     if (n > slm_context_size(c) - 1)
-        return fail(SLM_ERR_CONTEXT_FULL,
+        return api_fail(SLM_ERR_CONTEXT_FULL,
                     "the prompt has %d tokens but the context has room for %d (with one to generate); "
                     "use a larger context",
                     n, slm_context_size(c) - 1), NULL;
     gen *g = calloc(1, sizeof *g);
-    if (!g) return fail(SLM_ERR_OUT_OF_MEMORY, "out of memory"), NULL;
+    if (!g) return api_fail(SLM_ERR_OUT_OF_MEMORY, "out of memory"), NULL;
     g->ctx = c;
     g->m = m;
     slm_model_get_info(m, &g->info);
@@ -161,8 +163,8 @@ API gen *api_gen_new(const slm_model *m, slm_context *c, const int32_t *ids, int
                               .seed = (uint64_t)seed};
     g->hist = malloc(((size_t)n + max_tokens + 1) * sizeof *g->hist);
     g->logits = malloc((size_t)g->info.vocab_size * sizeof *g->logits);
-    if (slm_sampler_new(&sp, g->info.vocab_size, &g->smp, &last_error)) { api_gen_free(g); return NULL; }
-    if (!g->hist || !g->logits) { api_gen_free(g); return fail(SLM_ERR_OUT_OF_MEMORY, "out of memory"), NULL; }
+    if (slm_sampler_new(&sp, g->info.vocab_size, &g->smp, &api_last_error)) { api_gen_free(g); return NULL; }
+    if (!g->hist || !g->logits) { api_gen_free(g); return api_fail(SLM_ERR_OUT_OF_MEMORY, "out of memory"), NULL; }
     memcpy(g->hist, ids, (size_t)n * sizeof *ids);
     g->n_prompt = g->n_hist = n;
     g->max_tokens = max_tokens;
@@ -177,7 +179,7 @@ API int api_gen_prefill(gen *g, int max_n) {
     int n = g->n_prompt - g->n_fed;
     if (n > max_n) n = max_n;
     int last = g->n_fed + n == g->n_prompt;
-    if (slm_eval(g->ctx, g->hist + g->n_fed, n, last ? g->logits : NULL, 0, &last_error)) return -1;
+    if (slm_eval(g->ctx, g->hist + g->n_fed, n, last ? g->logits : NULL, 0, &api_last_error)) return -1;
     g->n_fed += n;
     return g->n_prompt - g->n_fed;
 }
@@ -189,7 +191,7 @@ API int api_gen_next(gen *g) {
     if (g->generated >= g->max_tokens) return GEN_LENGTH;
     if (g->generated > 0) {
         if (slm_context_pos(g->ctx) >= slm_context_size(g->ctx)) return GEN_CONTEXT;
-        if (slm_eval(g->ctx, &g->hist[g->n_hist - 1], 1, g->logits, 0, &last_error)) return -1;
+        if (slm_eval(g->ctx, &g->hist[g->n_hist - 1], 1, g->logits, 0, &api_last_error)) return -1;
     }
     int32_t id = slm_sampler_sample(g->smp, g->logits, g->hist, g->n_hist);
     if (id == g->info.eos_id || id == g->info.bos_id) return GEN_EOS;
@@ -208,7 +210,7 @@ API int api_gen_text_len(const gen *g) { return g->text_len; }
 // ---- scoring ---------------------------------------------------------------------
 
 API int api_score(slm_context *c, const char *context, const char *const *choices, int n, double *loglik) {
-    return slm_score(c, context, choices, n, loglik, NULL, &last_error) ? -1 : 0;
+    return slm_score(c, context, choices, n, loglik, NULL, &api_last_error) ? -1 : 0;
 }
 
 // ---- encoders --------------------------------------------------------------------
@@ -221,74 +223,10 @@ API int api_embed_dim(const slm_model *m) { return slm_embed_dim(m); }
 // count): returns the tokens past the context that were not read, or -1.
 API int api_classify(slm_context *c, const char *text, int len, float *probs) {
     int truncated = 0;
-    return slm_classify(c, text, (size_t)len, probs, &truncated, &last_error) ? -1 : truncated;
+    return slm_classify(c, text, (size_t)len, probs, &truncated, &api_last_error) ? -1 : truncated;
 }
 
 // The pooled, L2-normalized vector into vec (api_embed_dim floats): 0, or -1.
 API int api_embed(slm_context *c, const char *text, int len, float *vec) {
-    return slm_embed(c, text, (size_t)len, vec, &last_error) ? -1 : 0;
-}
-
-// ---- on-device learning ------------------------------------------------------------
-
-// Progress of a learner's long steps, to the worker (Module.onProgress):
-// stage 0 = reading (stored examples' features), 1 = learning.
-EM_JS(void, api_js_progress, (int stage, double fraction), {
-    if (Module.onProgress) Module.onProgress(stage, fraction);
-});
-
-static void learn_progress(void *user, const char *stage, double fraction) {
-    api_js_progress(strcmp(stage, "reading") ? 1 : 0, fraction);
-}
-
-// A learner over the context, from the model (state NULL) or a saved state.
-API slm_learner *api_learner_new(slm_context *c, const void *state, int size) {
-    slm_learn_params p = slm_learn_default_params();
-    p.progress = learn_progress;
-    slm_learner *l = NULL;
-    return slm_learner_new(c, &p, state, (size_t)size, &l, &last_error) ? NULL : l;
-}
-
-API void api_learner_free(slm_learner *l) { slm_learner_free(l); }
-
-API void api_learner_params(slm_learner *l, int epochs, float lr, float ewc, int replay, int replay_ratio,
-                            float max_drop, float max_class_drop, float min_fit, double seed) {
-    slm_learn_params p = slm_learn_default_params();
-    p.epochs = epochs, p.lr = lr, p.ewc_lambda = ewc, p.replay = replay, p.replay_ratio = replay_ratio;
-    p.max_drop = max_drop, p.max_class_drop = max_class_drop, p.min_fit = min_fit, p.seed = (uint64_t)seed;
-    p.progress = learn_progress;
-    slm_learner_set_params(l, &p);
-}
-
-// Learns n examples (texts[i], labels[i]: NUL-terminated UTF-8); the result
-// as a JSON object, or NULL on an error.
-API const char *api_learn(slm_learner *l, const char *const *texts, const char *const *labels, int n) {
-    static char buf[512];
-    slm_learn_result r;
-    if (slm_learn(l, texts, labels, n, &r, &last_error)) return NULL;
-    char reason[400];
-    json_str(reason, sizeof reason, r.reason);
-    snprintf(buf, sizeof buf,
-             "{\"accepted\":%s,\"devAccuracyBefore\":%.9g,\"devAccuracyAfter\":%.9g,\"fitBefore\":%.9g,"
-             "\"fitAfter\":%.9g,\"newClasses\":%d,\"heldOut\":%d,\"replay\":%d,\"reason\":\"%s\"}",
-             r.accepted ? "true" : "false", r.dev_accuracy_before, r.dev_accuracy_after, r.fit_before, r.fit_after,
-             r.new_classes, r.n_guard, r.n_replay, reason);
-    return buf;
-}
-
-API const char *api_learner_label(const slm_learner *l, int i) { return slm_learner_class_label(l, i); }
-
-// As api_classify, with the learner's classes.
-API int api_learner_classify(slm_learner *l, const char *text, int len, float *probs) {
-    int truncated = 0;
-    return slm_learner_classify(l, text, (size_t)len, probs, &truncated, &last_error) ? -1 : truncated;
-}
-
-// The state as a malloc'd buffer: its address, its size in *size; 0 on failure.
-API void *api_learner_save(const slm_learner *l, int *size) {
-    void *data = NULL;
-    size_t n = 0;
-    if (slm_learner_save_memory(l, &data, &n, &last_error)) return NULL;
-    *size = (int)n;
-    return data;
+    return slm_embed(c, text, (size_t)len, vec, &api_last_error) ? -1 : 0;
 }

@@ -6,7 +6,7 @@
 #
 # A standalone module: instantiate it with one import,
 # env.emscripten_notify_memory_growth (a no-op is fine), call _initialize,
-# then the exported slm_* functions of src/patterns.h with malloc'd memory.
+# then the exported slm_* pattern functions of src/slm.h with malloc'd memory.
 EMCC ?= emcc
 MINIMAL_EXPORTS := _slm_normalize,_slm_patterns_parse,_slm_patterns_free,_slm_patterns_match,\
 _slm_patterns_intent_count,_slm_patterns_intent_name,_slm_patterns_reply,_slm_cache_new,_slm_cache_free,\
@@ -17,7 +17,7 @@ MINIMAL_LDFLAGS := -Oz --no-entry -sSTANDALONE_WASM -sMALLOC=emmalloc -sALLOW_ME
 .PHONY: minimal test-minimal
 minimal: dist/slm360-minimal.wasm
 
-dist/slm360-minimal.wasm: src/patterns.c src/patterns.h src/slm.h wasm/minimal.mk
+dist/slm360-minimal.wasm: src/patterns.c src/slm.h wasm/minimal.mk
 	@mkdir -p dist
 	$(EMCC_ENV) $(EMCC) $(BASE) -Isrc $(MINIMAL_LDFLAGS) src/patterns.c -o $@
 	@echo "$@: $$(wc -c < $@) bytes, $$(gzip -9 -c $@ | wc -c) gzipped"

@@ -27,6 +27,11 @@ int cli_int(const char *s, const char *what, long lo, long hi, int *out);
 int cli_float(const char *s, const char *what, double lo, double hi, float *out);
 int cli_u64(const char *s, const char *what, uint64_t *out);
 
+// The whole file, NUL-terminated (its length in *len), or NULL if unreadable.
+char *cli_read_file(const char *path, size_t *len);
+// The median of n values (sorts them in place); 0 for none.
+double cli_median(double *v, int n);
+
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_fail(const slm_error *err);          // prints "slm: error: ..." and returns EXIT_DATA
 void cli_progress(void *user, const char *stage, double fraction);
@@ -49,5 +54,6 @@ int cmd_classify(int argc, char **argv);
 int cmd_learn(int argc, char **argv);
 int cmd_train_classifier(int argc, char **argv);
 int cmd_train_tokenizer(int argc, char **argv);
+int cmd_assist(int argc, char **argv);
 
 #endif

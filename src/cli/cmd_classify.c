@@ -158,11 +158,6 @@ static int read_tsv(const char *path, labels *L, example **out, int *n_out) {
     return rc;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 typedef struct {
     int tp, fp, fn, support;
     double f1, precision, recall;
@@ -296,10 +291,10 @@ static int evaluate(const classifier *cls, const char *path, float oos_threshold
             printf("%s recall    %.4f (%d of %d)%s\n", OOS, (double)oos_ok / oos_n, oos_ok, oos_n,
                    oos_threshold > 0.0f ? "" : " (no --oos-threshold: only a model class can predict it)");
         }
-        qsort(ms, (size_t)n, sizeof *ms, cmp_double);
+        double med = cli_median(ms, n);   // sorts ms
         int p95 = (int)(0.95 * (n - 1) + 0.5);
         printf("latency       median %.3f ms, p95 %.3f ms per utterance (%d thread%s, %s kernels, %.1f tokens on average)\n",
-               n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]), ms[p95], threads, threads > 1 ? "s" : "",
+               med, ms[p95], threads, threads > 1 ? "s" : "",
                slm_context_kernels(cls->c), (double)tokens / n);
         print_worst(ex, n, &L, s, worst);
         if (n_unknown) {

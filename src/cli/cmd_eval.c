@@ -72,26 +72,6 @@ int cmd_score(int argc, char **argv) {
 
 // ---- perplexity --------------------------------------------------------------------
 
-static char *read_text(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t cap = 0, n = 0, got;
-    do {
-        if (n == cap) {
-            char *b = realloc(buf, (cap = cap ? 2 * cap : 1 << 16) + 1);
-            if (!b) { free(buf); fclose(f); return NULL; }
-            buf = b;
-        }
-        got = fread(buf + n, 1, cap - n, f);
-        n += got;
-    } while (got > 0);
-    fclose(f);
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
 int cmd_perplexity(int argc, char **argv) {
     const char *model = NULL, *file = NULL, *ctx = "256", *chunks = "0", *threads = "1", *helpf = NULL;
     const cli_opt opts[] = {{"--model", "-m", 1, &model}, {"--file", "-f", 1, &file}, {"--ctx", "-c", 1, &ctx},
@@ -106,7 +86,7 @@ int cmd_perplexity(int argc, char **argv) {
         cli_int(threads, "--threads", 1, 256, &nt))
         return EXIT_USAGE;
     size_t len;
-    char *text = read_text(file, &len);
+    char *text = cli_read_file(file, &len);
     if (!text) return fprintf(stderr, "slm: error: %s: cannot read\n", file), EXIT_DATA;
     slm_model *m;
     slm_context *c;

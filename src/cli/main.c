@@ -27,6 +27,7 @@ static const struct {
     {"train-classifier", cmd_train_classifier, "train an encoder classifier on TSV data"},
     {"learn", cmd_learn, "teach an encoder labelled texts on the device, without forgetting"},
     {"train-tokenizer", cmd_train_tokenizer, "learn a BPE vocabulary from text files"},
+    {"assist", cmd_assist, "the 4-tier assistant: answer requests, or measure its routing"},
 };
 
 static void usage(FILE *f) {
@@ -116,6 +117,37 @@ int cli_u64(const char *s, const char *what, uint64_t *out) {
     if (errno || end == s || *end || s[0] == '-') return cli_usage_error("%s: '%s' is not a non-negative integer", what, s), -1;
     *out = v;
     return 0;
+}
+
+char *cli_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0, got;
+    do {
+        if (n == cap) {
+            char *b = realloc(buf, (cap = cap ? 2 * cap : 1 << 16) + 1);
+            if (!b) { free(buf); fclose(f); return NULL; }
+            buf = b;
+        }
+        got = fread(buf + n, 1, cap - n, f);
+        n += got;
+    } while (got > 0);
+    fclose(f);
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+static int cmp_double(const void *x, const void *y) {
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+double cli_median(double *v, int n) {
+    if (n <= 0) return 0.0;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 // A bar redrawn in place on a terminal; in a log (not a tty) a line per 10%.

@@ -1,0 +1,10 @@
+// The error every part of the package throws.
+
+/** An engine failure: `code` is BAD_MODEL, UNSUPPORTED, IO, OUT_OF_MEMORY, CONTEXT_FULL, ABORTED, INVALID_ARG, BAD_DATA or INTERNAL. */
+export class SlmError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = 'SlmError';
+    this.code = code;
+  }
+}
