@@ -123,8 +123,8 @@ $(addprefix fuzz-,$(FUZZERS)): fuzz-%: $(BUILD)/fuzz/fuzz_%
 -include wasm/wasm.mk
 -include wasm/minimal.mk
 -include weights-tools/nano.mk
--include data/assistant/assistant.mk
--include tools/demo.mk
+-include weights-tools/assistant.mk
+-include web-demo/demo.mk
 test: test-c $(EXTRA_TESTS)
 
 clean:

@@ -5,7 +5,7 @@
 // network (or on a bad checksum) it says so and the demo starts with tiers 1
 // to 3. Never fails the build.
 //
-//   node tools/fetch-stories.mjs build/slm build/models
+//   node weights-tools/fetch-stories.mjs build/slm build/models
 // STORIES_URL overrides the address (a path reads a local file).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

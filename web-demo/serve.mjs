@@ -3,7 +3,7 @@
 // COOP/COEP headers that make the page cross-origin isolated (threads), and
 // no-cache so the browser revalidates what the service worker has not kept.
 //
-//   node tools/serve.mjs [DIR (build/web-demo)] [--port 8080]
+//   node web-demo/serve.mjs [DIR (build/web-demo)] [--port 8080]
 import { createReadStream, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';

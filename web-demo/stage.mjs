@@ -5,7 +5,7 @@
 // version.json lists the files the service worker keeps for offline use
 // (everything but the models, which the page keeps in the Cache API itself).
 //
-//   node tools/stage-demo.mjs [--out build/web-demo]
+//   node web-demo/stage.mjs [--out build/web-demo]
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -43,7 +43,8 @@ if (!existsSync(nanoFile)) {
   process.exit(1);
 }
 rmSync(out, { recursive: true, force: true });
-for (const f of readdirSync(join(root, 'web-demo'))) copy(join(root, 'web-demo', f), join(out, f));
+// the page's files (its build scripts, *.mjs and *.mk, stay behind)
+for (const f of readdirSync(join(root, 'web-demo')).filter((f) => !/\.(mjs|mk)$/.test(f))) copy(join(root, 'web-demo', f), join(out, f));
 for (const f of readdirSync(join(root, 'js')).filter((f) => f.endsWith('.js'))) copy(join(root, 'js', f), join(out, 'lib/js', f));
 for (const f of ['slm360.js', 'slm360.wasm', 'slm360-threads.js', 'slm360-threads.wasm', 'slm360-threads.worker.js'])
   copy(join(root, 'dist', f), join(out, 'lib/dist', f));
