@@ -220,9 +220,11 @@ static void batch_fill(batch_buf *bb, const dataset *d, const int *idx, int n) {
 
 // ---- evaluation and calibration ---------------------------------------------------
 
-// logits (n, C) of every example, dropout off.
-static void eval_logits(tr_model *m, batch_buf *bb, int max_B, const dataset *d, float *logits) {
-    int C = tr_model_config(m)->n_classes, *idx = malloc((size_t)max_B * sizeof *idx);
+// logits (n, C) of every example, dropout off; and their pooled features
+// [u; v] (n, dim + ngram_dim) if feat is not NULL.
+static void eval_logits(tr_model *m, batch_buf *bb, int max_B, const dataset *d, float *logits, float *feat) {
+    const tr_config *c = tr_model_config(m);
+    int C = c->n_classes, FD = c->dim + c->ngram_dim, *idx = malloc((size_t)max_B * sizeof *idx);
     if (!idx) abort();
     for (int s = 0; s < d->n; s += max_B) {
         int n = d->n - s < max_B ? d->n - s : max_B;
@@ -230,6 +232,7 @@ static void eval_logits(tr_model *m, batch_buf *bb, int max_B, const dataset *d,
         batch_fill(bb, d, idx, n);
         const float *lg = tr_forward(m, &bb->b, NULL, 0);
         memcpy(logits + (size_t)s * C, lg, (size_t)n * C * sizeof(float));
+        if (feat) memcpy(feat + (size_t)s * FD, tr_features(m), (size_t)n * FD * sizeof(float));
     }
     free(idx);
 }
@@ -264,6 +267,64 @@ static double nll_at(const float *logits, const dataset *d, int C, double T) {
         n++;
     }
     return n ? sum / n : 0.0;
+}
+
+// ---- mixing the branches ---------------------------------------------------------------
+//
+// The classifier is the sum of two heads, z = W_u u + W_v v + b, each also
+// trained alone (the auxiliary losses), and their sum is not always the best
+// mix: on CLINC150 the n-gram head alone beats it. Dev picks weights
+// z = a W_u u + c W_v v + b from a grid, and the file stores the scaled
+// columns, so runtime and format stay as they are.
+
+#define MIX_STEPS 16          // a, c in {0, 1/8, ..., 2}
+
+// logits (n, C) of features feat (n, D + ND) with the branches weighted by mix.
+static void mixed_logits(const float *feat, int n, const float *W, const float *b, int D, int ND, int C,
+                         const float mix[2], float *logits) {
+    int FD = D + ND;
+    for (int i = 0; i < n; i++) {
+        const float *f = feat + (size_t)i * FD;
+        for (int k = 0; k < C; k++) {
+            const float *w = W + (size_t)k * FD;
+            float zu = 0.0f, zv = 0.0f;
+            for (int j = 0; j < D; j++) zu += w[j] * f[j];
+            for (int j = D; j < FD; j++) zv += w[j] * f[j];
+            logits[(size_t)i * C + k] = mix[0] * zu + mix[1] * zv + b[k];
+        }
+    }
+}
+
+// The branch weights with the best dev accuracy (ties: the nearest to 1, 1);
+// returns that accuracy. zu, zv: room for 2 (n, C).
+static float best_mix(const float *feat, const dataset *d, const float *W, const float *b, int D, int ND, int C,
+                      float *zu, float *zv, float mix[2]) {
+    static const float none[2] = {1.0f, 0.0f}, only_v[2] = {0.0f, 1.0f};
+    mixed_logits(feat, d->n, W, b, D, ND, C, none, zu);     // W_u u + b
+    mixed_logits(feat, d->n, W, b, D, ND, C, only_v, zv);   // W_v v + b
+    int best_ok = -1;
+    float best_dist = 0.0f;
+    for (int ia = 0; ia <= MIX_STEPS; ia++)
+        for (int ic = 0; ic <= MIX_STEPS; ic++) {
+            float a = 2.0f * ia / MIX_STEPS, cv = 2.0f * ic / MIX_STEPS, dist = fabsf(a - 1.0f) + fabsf(cv - 1.0f);
+            if (a == 0.0f && cv == 0.0f) continue;
+            int ok = 0;
+            for (int i = 0; i < d->n; i++) {
+                if (d->y[i] < 0) continue;
+                const float *pu = zu + (size_t)i * C, *pv = zv + (size_t)i * C;
+                int top = 0;
+                float top_z = -INFINITY;
+                for (int k = 0; k < C; k++) {
+                    float z = a * (pu[k] - b[k]) + cv * (pv[k] - b[k]) + b[k];
+                    if (z > top_z) top_z = z, top = k;
+                }
+                ok += top == d->y[i];
+            }
+            if (ok > best_ok || (ok == best_ok && dist < best_dist)) best_ok = ok, best_dist = dist, mix[0] = a, mix[1] = cv;
+        }
+    int n = 0;
+    for (int i = 0; i < d->n; i++) n += d->y[i] >= 0;
+    return n ? (float)best_ok / n : 0.0f;
 }
 
 // Temperature scaling: the T minimizing dev NLL, by golden-section search
@@ -322,7 +383,7 @@ typedef struct {
 } stored_examples;
 
 static slm_status write_checkpoint(tr_model *m, const char *path, const slm_model *vm, char **labels, float T,
-                                   const stored_examples *se, slm_error *err) {
+                                   const float mix[2], const stored_examples *se, slm_error *err) {
     const tr_config *c = tr_model_config(m);
     wt_model wm = {.name = "slm360-nano", .class_labels = (const char *const *)labels, .temperature = T,
                    .ngram = c->ngram, .ngram_dim = c->ngram_dim};
@@ -338,6 +399,9 @@ static slm_status write_checkpoint(tr_model *m, const char *path, const slm_mode
         float *d = wt_add(&wm, t[i].name, t[i].rows, t[i].cols);
         if (!d) rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory writing %s", path);
         else memcpy(d, params + t[i].off, (size_t)(t[i].rows ? t[i].rows : 1) * t[i].cols * sizeof(float));
+        if (d && !strcmp(t[i].name, "cls.weight"))   // the branches' mix, in the columns
+            for (int r = 0; r < t[i].rows; r++)
+                for (int j = 0; j < t[i].cols; j++) d[(size_t)r * t[i].cols + j] *= mix[j < c->dim ? 0 : 1];
     }
     gguf_writer *w = rc ? NULL : gguf_writer_new();
     if (!rc && (!w || wt_copy_tokenizer(w, &vm->gguf) ||
@@ -439,7 +503,7 @@ slm_status tr_train_classifier(const tr_classifier_params *p, tr_classifier_resu
     tr_model *m = NULL;
     tr_optim *opt = NULL;
     batch_buf bb = {0};
-    float *dev_logits = NULL, *best_params = NULL;
+    float *dev_logits = NULL, *best_params = NULL, *dev_feat = NULL, *zu = NULL, *zv = NULL;
     int *order = NULL, n_labels = 0;
     slm_status rc = tr_tsv_read(p->train_path, &train, err);
     if (!rc) rc = tr_tsv_read(p->dev_path, &dev, err);
@@ -510,8 +574,13 @@ slm_status tr_train_classifier(const tr_classifier_params *p, tr_classifier_resu
     if (oc.warmup <= 0) oc.warmup = steps_per_epoch / 2 > 1 ? steps_per_epoch / 2 : 1;
     if (oc.warmup > total) oc.warmup = total;
     int C = n_labels;
+    int mixing = cfg.transformer && cfg.ngram_dim > 0;   // two branches to mix
+    const tr_weights *tw = tr_model_weights(m);
+    float best_mix_w[2] = {1.0f, 1.0f};
     if (!(opt = tr_optim_new(&oc, n_params)) || !(order = malloc((size_t)dtr.n * sizeof *order)) ||
-        !(dev_logits = malloc((size_t)ddev.n * C * sizeof(float))) || !(best_params = malloc(n_params * sizeof(float)))) {
+        !(dev_logits = malloc((size_t)ddev.n * C * sizeof(float))) || !(best_params = malloc(n_params * sizeof(float))) ||
+        !(dev_feat = malloc((size_t)ddev.n * (cfg.dim + cfg.ngram_dim) * sizeof(float))) ||
+        !(zu = malloc((size_t)ddev.n * C * sizeof(float))) || !(zv = malloc((size_t)ddev.n * C * sizeof(float)))) {
         rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
         goto done;
     }
@@ -523,6 +592,7 @@ slm_status tr_train_classifier(const tr_classifier_params *p, tr_classifier_resu
     for (int i = 0; i < dtr.n; i++) order[i] = i;
     int step = 0, have_best = 0, stop = 0;
     float best_acc = -1.0f, best_T = 1.0f;
+    double best_nll = INFINITY;
     double train_ms = 0.0, loss_sum = 0.0;
     int loss_n = 0;
     for (int ep = 0; ep < p->epochs && !stop; ep++) {
@@ -569,24 +639,36 @@ slm_status tr_train_classifier(const tr_classifier_params *p, tr_classifier_resu
         train_ms += slm_now_ms() - ep_t0;
         if (stop == 1) break;
         if (stop == 2 && have_best) break;
-        // dev: keep the best
-        eval_logits(m, &bb, B, &ddev, dev_logits);
-        float acc = accuracy(dev_logits, &ddev, C);
+        // dev: keep the best, with the branches' best mix
+        eval_logits(m, &bb, B, &ddev, dev_logits, dev_feat);
+        float acc = accuracy(dev_logits, &ddev, C), mix[2] = {1.0f, 1.0f};
+        char mixed[64] = "";
+        if (mixing) {
+            float raw = acc;
+            acc = best_mix(dev_feat, &ddev, tw->cls_w, tw->cls_b, cfg.dim, cfg.ngram_dim, C, zu, zv, mix);
+            mixed_logits(dev_feat, ddev.n, tw->cls_w, tw->cls_b, cfg.dim, cfg.ngram_dim, C, mix, dev_logits);
+            snprintf(mixed, sizeof mixed, " (%.2f%% unmixed; u x%.3g + v x%.3g)", 100.0 * raw, mix[0], mix[1]);
+        }
         res->epochs_run = ep + 1;
-        int better = acc > best_acc;
+        // better: more accurate, or as accurate with a lower dev loss (at T = 1, the training loss: a
+        // model that is right with little confidence is less trained, not better calibrated)
+        float T = fit_temperature(dev_logits, &ddev, C);
+        double nll = nll_at(dev_logits, &ddev, C, 1.0);
+        int better = acc > best_acc || (acc == best_acc && nll < best_nll);
         if (better) {
-            best_acc = acc;
-            best_T = fit_temperature(dev_logits, &ddev, C);
+            best_acc = acc, best_nll = nll;
+            best_T = T;
+            best_mix_w[0] = mix[0], best_mix_w[1] = mix[1];
             res->best_epoch = ep + 1;
             memcpy(best_params, params, n_params * sizeof(float));
             have_best = 1;
             stored_examples se = {&dtr, &ddev, train.text, dev.text, p->replay_per_class, p->guard_per_class, p->seed};
-            if (p->out_path && (rc = write_checkpoint(m, p->out_path, vm, labels, best_T, &se, err))) goto done;
+            if (p->out_path && (rc = write_checkpoint(m, p->out_path, vm, labels, best_T, mix, &se, err))) goto done;
         }
         char tl[32];
         fmt_time(tl, sizeof tl, train_ms / (step ? step : 1) * (total - step) / 1000.0);
-        logf_(p, 0, "epoch %d/%d  loss %.4f  dev acc %.2f%%%s  best %.2f%% (epoch %d)  %.0f s/epoch  %s left", ep + 1,
-              p->epochs, loss_n ? loss_sum / loss_n : 0.0, 100.0 * acc, better ? " *" : "", 100.0 * best_acc,
+        logf_(p, 0, "epoch %d/%d  loss %.4f  dev acc %.2f%%%s%s  best %.2f%% (epoch %d)  %.0f s/epoch  %s left", ep + 1,
+              p->epochs, loss_n ? loss_sum / loss_n : 0.0, 100.0 * acc, mixed, better ? " *" : "", 100.0 * best_acc,
               res->best_epoch, (slm_now_ms() - ep_t0) / 1000.0, tl);
         loss_sum = 0.0, loss_n = 0;
         if (step >= total) break;
@@ -599,10 +681,13 @@ slm_status tr_train_classifier(const tr_classifier_params *p, tr_classifier_resu
         // the best model's confidences: in-scope dev, then out-of-scope; threshold by balanced accuracy
         memcpy(params, best_params, n_params * sizeof(float));
         tr_model_sync(m);
-        eval_logits(m, &bb, B, &ddev, dev_logits);
-        float *ol = malloc((size_t)doos.n * C * sizeof(float));
-        if (!ol) { rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
-        eval_logits(m, &bb, B, &doos, ol);
+        float *ol = malloc((size_t)doos.n * C * sizeof(float)), *of = malloc((size_t)doos.n * (cfg.dim + cfg.ngram_dim) * sizeof(float));
+        if (!ol || !of) { free(ol), free(of); rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
+        eval_logits(m, &bb, B, &ddev, dev_logits, dev_feat);
+        eval_logits(m, &bb, B, &doos, ol, of);
+        mixed_logits(dev_feat, ddev.n, tw->cls_w, tw->cls_b, cfg.dim, cfg.ngram_dim, C, best_mix_w, dev_logits);
+        mixed_logits(of, doos.n, tw->cls_w, tw->cls_b, cfg.dim, cfg.ngram_dim, C, best_mix_w, ol);
+        free(of);
         float best_score = -1.0f;
         for (int k = 0; k <= 100; k++) {
             float th = k / 100.0f;
@@ -625,6 +710,7 @@ done:
     res->seconds = (slm_now_ms() - t0) / 1000.0;
     free(best_params);
     free(dev_logits);
+    free(dev_feat), free(zu), free(zv);
     free(order);
     tr_optim_free(opt);
     batch_free(&bb);
