@@ -258,11 +258,12 @@ int slm_embed_dim(const slm_model *model);
 //   - pulls weights back towards their values before the update in
 //     proportion to their importance (EWC, a diagonal Fisher information
 //     computed on the replay buffer);
-//   - is checked on held-out examples (the dev examples the trainer stored,
-//     then every example learnt): an update that lowers held-out accuracy by
-//     more than max_drop, lowers any class's by more than max_class_drop, or
-//     does not learn the new examples themselves (min_fit) is rolled back,
-//     leaving the learner bit for bit as before.
+//   - is checked on held-out examples (half of the dev examples the trainer
+//     stored, then of every example learnt; the other half calibrates the
+//     new rows): an update that lowers held-out accuracy by more than
+//     max_drop, lowers any class's by more than max_class_drop, or does not
+//     learn the new examples themselves (min_fit) is rolled back, leaving the
+//     learner bit for bit as before.
 // The learned state (classifier, changed n-gram rows, Fisher, replay and
 // held-out buffers) saves to a GGUF file or buffer and loads back.
 
@@ -277,7 +278,7 @@ typedef struct {
     int replay_capacity;        // bound of the replay buffer (4000)
     int guard_capacity;         // bound of the held-out buffer (2000)
     float max_drop;             // held-out accuracy may drop by at most this (0.01; one example at least)
-    float max_class_drop;       // ... and any class's with >= 3 held-out examples by at most this (0.3)
+    float max_class_drop;       // ... and any class's with >= 3 held-out examples by at most this (0.3; 2 examples at least)
     float min_fit;              // share of the new examples the update must classify right (0.75)
     uint64_t seed;
     slm_progress_fn progress;   // stages "reading" (features of stored examples) and "learning"

@@ -20,7 +20,9 @@
 #include "learn.h"
 
 #define BATCH 32
-#define MIN_STEPS 60        // an update is at least this many optimizer steps
+#define ROW_EPOCHS 30       // phase 1's passes at most
+#define ROW_BATCH 64
+#define CONFIDENT 0.7f      // new examples are learnt when all are right, their label this probable on average
 
 slm_learn_params slm_learn_default_params(void) {
     return (slm_learn_params){.epochs = 10, .lr = 1e-2f, .ewc_lambda = 100.0f, .replay = 1, .replay_ratio = 4,
@@ -138,11 +140,12 @@ static int argmax(const float *x, int n) {
     return best;
 }
 
-// How many examples of s the classifier gets right, overall and per class
-// (per_class: NULL or (C, 2) counts right, total).
-static int count_right(const slm_learner *l, const example_set *s, int *per_class, float *f, float *lg) {
+// How many examples first, first + stride, ... of s the classifier gets
+// right, overall and per class (per_class: NULL or (C, 2) counts right, total).
+static int count_right(const slm_learner *l, const example_set *s, int first, int stride, int *per_class, float *f,
+                       float *lg) {
     int right = 0;
-    for (int i = 0; i < s->n; i++) {
+    for (int i = first; i < s->n; i += stride) {
         features(l, &s->ex[i], f);
         logits_of(l, f, lg);
         int ok = argmax(lg, l->C) == s->ex[i].label;
@@ -150,6 +153,20 @@ static int count_right(const slm_learner *l, const example_set *s, int *per_clas
         if (per_class) per_class[2 * s->ex[i].label] += ok, per_class[2 * s->ex[i].label + 1]++;
     }
     return right;
+}
+
+// Whether every example of s is classified right and, on average, with
+// probability CONFIDENT (softmax at temperature 1, as the loss sees it).
+static int learnt(const slm_learner *l, const example_set *s, float *f, float *lg) {
+    double sum = 0.0;
+    for (int i = 0; i < s->n; i++) {
+        features(l, &s->ex[i], f);
+        logits_of(l, f, lg);
+        if (argmax(lg, l->C) != s->ex[i].label) return 0;
+        l->enc->k->softmax(lg, l->C);
+        sum += lg[s->ex[i].label];
+    }
+    return s->n && sum / s->n >= CONFIDENT;
 }
 
 slm_status slm_learner_classify(slm_learner *l, const char *text, size_t len, float *probs, int *truncated,
@@ -320,6 +337,12 @@ typedef struct {
     int n;
 } batch;
 
+// x = argmin lambda/2 F (x - x0)^2 + 1/2 (x - x')^2 from x' = x: the pull of
+// the EWC penalty towards x0, strongest where the Fisher F is.
+static void pull_back(float *x, const float *x0, const float *fisher, size_t n, float lam) {
+    for (size_t i = 0; i < n; i++) x[i] = x0[i] + (x[i] - x0[i]) / (1.0f + lam * fisher[i]);
+}
+
 // One Adam step on a batch: cross-entropy of the batch plus the EWC pull.
 static int train_step(slm_learner *l, update *u, const batch *bt, int step, float *f, float *lg, float *dlg,
                       float *gw, float *gb, float *df) {
@@ -352,19 +375,17 @@ static int train_step(slm_learner *l, update *u, const batch *bt, int step, floa
             for (int j = 0; j < nd; j++) g[j] += df[l->dim + j] * inv;
         }
     }
-    // EWC: lambda * F * (theta - theta*); new classes have no Fisher and no theta*
+    // Adam on the cross-entropy, then the EWC penalty lambda/2 F (theta -
+    // theta*)^2 as its proximal step (exact for a quadratic, whatever the
+    // strength: a gradient term would fight Adam's normalization and jitter
+    // every weight by ~lr); new classes have no Fisher and no theta*
     float lam = p->ewc_lambda;
-    if (lam > 0.0f) {
-        for (int c = 0; c < u->C0; c++) {
-            gb[c] += lam * l->fb[c] * (l->b[c] - u->b0[c]);
-            for (int j = 0; j < F; j++) {
-                size_t i = (size_t)c * F + j;
-                gw[i] += lam * l->fw[i] * (l->w[i] - u->w0[i]);
-            }
-        }
-    }
     tr_adamw_update(l->w, gw, u->mw, u->vw, nw, p->lr, 0.9f, 0.999f, 1e-8f, 0.0f, step);
     tr_adamw_update(l->b, gb, u->mb, u->vb, (size_t)C, p->lr, 0.9f, 0.999f, 1e-8f, 0.0f, step);
+    if (lam > 0.0f) {
+        pull_back(l->w, u->w0, l->fw, (size_t)u->C0 * F, lam);
+        pull_back(l->b, u->b0, l->fb, (size_t)u->C0, lam);
+    }
     // the table: the rows of this batch (lazy Adam: other rows keep their moments)
     for (int i = 0; i < bt->n; i++)
         for (int k = 0; k < bt->ex[i]->n_bag; k++) {
@@ -372,10 +393,9 @@ static int train_step(slm_learner *l, update *u, const batch *bt, int step, floa
             if (u->stamp[r] != step) continue;   // done already
             u->stamp[r] = -2 - step;
             size_t at = (size_t)r * nd;
-            float *row = l->table + at, *g = u->gt + at, *row0 = u->t0 + (size_t)u->slot[r] * nd, *fr = l->ft + at;
-            if (lam > 0.0f)
-                for (int j = 0; j < nd; j++) g[j] += lam * fr[j] * (row[j] - row0[j]);
-            tr_adamw_update(row, g, u->mt + at, u->vt + at, (size_t)nd, p->lr, 0.9f, 0.999f, 1e-8f, 0.0f, step);
+            float *row = l->table + at;
+            tr_adamw_update(row, u->gt + at, u->mt + at, u->vt + at, (size_t)nd, p->lr, 0.9f, 0.999f, 1e-8f, 0.0f, step);
+            if (lam > 0.0f) pull_back(row, u->t0 + (size_t)u->slot[r] * nd, l->ft + at, (size_t)nd, lam);
             l->changed[r] = 1;
         }
     return 0;
@@ -386,6 +406,34 @@ static void shuffle(slm_learner *l, const example **a, int n) {
         int j = (int)(next_rand(l) % (uint64_t)(i + 1));
         const example *t = a[i];
         a[i] = a[j], a[j] = t;
+    }
+}
+
+// Puts this pass's replayed examples first in rep (all of the replay
+// buffer): half are those the taught classes threaten most (the highest
+// taught-class logit above their own: what the update would break first),
+// half at random. risk: room for the buffer's size.
+static void pick_replay(slm_learner *l, const example **rep, int k, const uint8_t *taught, float *f, float *lg, float *risk) {
+    int n = l->replay.n;
+    for (int i = 0; i < n; i++) rep[i] = &l->replay.ex[i];
+    shuffle(l, rep, n);
+    for (int i = 0; i < n; i++) {
+        features(l, rep[i], f);
+        logits_of(l, f, lg);
+        float worst = -1e30f;
+        for (int c = 0; c < l->C; c++)
+            if (taught[c] && c != rep[i]->label && lg[c] > worst) worst = lg[c];
+        risk[i] = worst - lg[rep[i]->label];
+    }
+    // selection of the k/2 riskiest to the front (k is small next to n)
+    for (int a = 0; a < k / 2 && a < n; a++) {
+        int best = a;
+        for (int b = a + 1; b < n; b++)
+            if (risk[b] > risk[best]) best = b;
+        const example *t = rep[a];
+        rep[a] = rep[best], rep[best] = t;
+        float r = risk[a];
+        risk[a] = risk[best], risk[best] = r;
     }
 }
 
@@ -418,36 +466,102 @@ static int grow_classes(slm_learner *l, int C) {
     return w && fw && b && fb && lab ? 0 : -1;
 }
 
-// New classes start from their examples' mean feature vector, scaled to the
-// existing rows' mean norm ("weight imprinting"), and the mean bias; the
-// labels come from added. f: room for F floats.
-static void init_new_classes(slm_learner *l, int C_new, const example *ex, int n, char (*added)[MAX_LABEL], float *f) {
-    int F = l->F;
-    float mean_b = 0.0f, mean_norm = 0.0f;
-    for (int c = 0; c < l->C; c++) {
-        double ss = 0.0;
-        for (int j = 0; j < F; j++) ss += (double)l->w[(size_t)c * F + j] * l->w[(size_t)c * F + j];
-        mean_b += l->b[c], mean_norm += (float)sqrt(ss);
-    }
+// New classes start at zero weights and the mean bias (phase 1 fits them:
+// for one row against fixed others, the start hardly matters); the labels
+// come from added.
+static void init_new_classes(slm_learner *l, int C_new, char (*added)[MAX_LABEL]) {
+    float mean_b = 0.0f;
+    for (int c = 0; c < l->C; c++) mean_b += l->b[c];
     mean_b = l->C ? mean_b / (float)l->C : 0.0f;
-    mean_norm = l->C ? mean_norm / (float)l->C : 1.0f;
     for (int c = l->C; c < C_new; c++) {
-        float *w = l->w + (size_t)c * F;
-        memset(w, 0, (size_t)F * sizeof(float));
-        for (int i = 0; i < n; i++) {
-            if (ex[i].label != c) continue;
-            features(l, &ex[i], f);
-            for (int j = 0; j < F; j++) w[j] += f[j];
-        }
-        double ss = 0.0;
-        for (int j = 0; j < F; j++) ss += (double)w[j] * w[j];
-        float scale = ss > 0.0 ? mean_norm / (float)sqrt(ss) : 0.0f;
-        for (int j = 0; j < F; j++) w[j] *= scale;
-        memset(l->fw + (size_t)c * F, 0, (size_t)F * sizeof(float));
+        memset(l->w + (size_t)c * l->F, 0, (size_t)l->F * sizeof(float));
+        memset(l->fw + (size_t)c * l->F, 0, (size_t)l->F * sizeof(float));
         l->b[c] = mean_b, l->fb[c] = 0.0f;
         snprintf(l->labels[c], MAX_LABEL, "%s", added[c - l->C]);
     }
     l->C = C_new;
+}
+
+// The i-th stored example phase 1 learns from (i < 0: the new one given):
+// the replay buffer, then the held-out buffer's even examples.
+static const example *stored_at(const slm_learner *l, int i, const example *given) {
+    if (i < 0) return given;
+    return i < l->replay.n ? &l->replay.ex[i] : &l->guard.ex[2 * (i - l->replay.n)];
+}
+
+// Phase 1 of an update: only the taught classes' rows (w, b) learn, from the
+// new examples, the whole replay buffer and half the held-out one as one set,
+// every other row and the table held, so the other classes' logits are
+// computed once. A new class's row learns against every stored example of
+// the others, not a sample (with a sample it takes whatever the sample did
+// not show it), and against held-out ones, which the model is as unsure of
+// as of what it will meet (the replayed training texts it knows too well).
+// The new examples weigh as much as a quarter of the rest together.
+static int fit_rows(slm_learner *l, const example_set *news, const uint8_t *taught, const update *u) {
+    const example *ex = news->ex;
+    int n = news->n, F = l->F, C = l->C, R = l->replay.n + (l->guard.n + 1) / 2, N = n + R, nt = 0;
+    int *rows = malloc((size_t)C * sizeof *rows), *order = malloc((size_t)N * sizeof *order);
+    float *feat = malloc((size_t)N * F * sizeof(float)), *lg = malloc((size_t)N * C * sizeof(float));   // (N, F), (N, C)
+    float *gw = malloc((size_t)C * F * sizeof(float)), *gb = malloc((size_t)C * sizeof(float));
+    float *mw = calloc((size_t)C * F, sizeof(float)), *vw = calloc((size_t)C * F, sizeof(float));
+    float *mb = calloc((size_t)C, sizeof(float)), *vb = calloc((size_t)C, sizeof(float));
+    float *z = malloc((size_t)C * sizeof(float)), *fs = malloc((size_t)F * sizeof(float));
+    int ok = rows && order && feat && lg && gw && gb && mw && vw && mb && vb && z && fs;
+    for (int c = 0; ok && c < C; c++)
+        if (taught[c]) rows[nt++] = c;
+    for (int i = 0; ok && i < N; i++) {
+        const example *e = stored_at(l, i - n, ex + i);
+        features(l, e, feat + (size_t)i * F);
+        logits_of(l, feat + (size_t)i * F, lg + (size_t)i * C);
+        order[i] = i;
+    }
+    float w_new = R > 4 * n ? (float)R / (4.0f * n) : 1.0f, lam = l->p.ewc_lambda;
+    for (int ep = 0, step = 0; ok && ep < ROW_EPOCHS; ep++) {
+        for (int i = N - 1; i > 0; i--) {
+            int j = (int)(next_rand(l) % (uint64_t)(i + 1)), t = order[i];
+            order[i] = order[j], order[j] = t;
+        }
+        for (int s0 = 0; s0 < N; s0 += ROW_BATCH, step++) {
+            for (int k = 0; k < nt; k++) memset(gw + (size_t)rows[k] * F, 0, (size_t)F * sizeof(float)), gb[rows[k]] = 0.0f;
+            float wsum = 0.0f;
+            for (int s = s0; s < N && s < s0 + ROW_BATCH; s++) {
+                int i = order[s];
+                const example *e = stored_at(l, i - n, ex + i);
+                const float *f = feat + (size_t)i * F;
+                memcpy(z, lg + (size_t)i * C, (size_t)C * sizeof(float));
+                for (int k = 0; k < nt; k++) {   // the taught rows as they are now
+                    int r = rows[k];
+                    float d = l->b[r];
+                    for (int j = 0; j < F; j++) d += l->w[(size_t)r * F + j] * f[j];
+                    z[r] = d;
+                }
+                float mx = z[0], sum = 0.0f, wi = i < n ? w_new : 1.0f;
+                for (int c = 1; c < C; c++) mx = z[c] > mx ? z[c] : mx;
+                for (int c = 0; c < C; c++) sum += z[c] = expf(z[c] - mx);
+                wsum += wi;
+                for (int k = 0; k < nt; k++) {   // d(cross-entropy)/d(logit r), weighted
+                    int r = rows[k];
+                    float g = wi * (z[r] / sum - (r == e->label ? 1.0f : 0.0f));
+                    gb[r] += g;
+                    for (int j = 0; j < F; j++) gw[(size_t)r * F + j] += g * f[j];
+                }
+            }
+            for (int k = 0; k < nt; k++) {
+                int r = rows[k];
+                float *w = l->w + (size_t)r * F, *g = gw + (size_t)r * F;
+                for (int j = 0; j < F; j++) g[j] /= wsum;
+                gb[r] /= wsum;
+                tr_adamw_update(w, g, mw + (size_t)r * F, vw + (size_t)r * F, (size_t)F, l->p.lr, 0.9f, 0.999f, 1e-8f, 0.0f, step);
+                tr_adamw_update(l->b + r, gb + r, mb + r, vb + r, 1, l->p.lr, 0.9f, 0.999f, 1e-8f, 0.0f, step);
+                if (lam > 0.0f && r < u->C0) {   // a class the model knew: EWC holds it
+                    pull_back(w, u->w0 + (size_t)r * F, l->fw + (size_t)r * F, (size_t)F, lam);
+                    pull_back(l->b + r, u->b0 + r, l->fb + r, 1, lam);
+                }
+            }
+        }
+    }
+    free(rows), free(order), free(feat), free(lg), free(gw), free(gb), free(mw), free(vw), free(mb), free(vb), free(z), free(fs);
+    return ok ? 0 : -1;
 }
 
 static void progress(const slm_learner *l, const char *stage, double f) {
@@ -500,6 +614,8 @@ slm_status slm_learn(slm_learner *l, const char *const *texts, const char *const
     float *buf = NULL;
     const example **order = NULL;
     int *pc_before = NULL, *pc_after = NULL;
+    float *risk = NULL;
+    uint8_t *taught = NULL;
     if (!st && (update_init(&u, l, C_new) || grow_classes(l, C_new)))
         st = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
     if (st) goto done;
@@ -514,22 +630,29 @@ slm_status slm_learn(slm_learner *l, const char *const *texts, const char *const
     order = malloc((size_t)(n * (l->replay.n / (3 * n) + 2) + l->replay.n) * sizeof *order);
     if (!buf || !pc_before || !pc_after || !order) { st = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
     float *f = buf, *df = f + F, *lg = df + F, *dlg = lg + C_new, *gb = dlg + C_new, *gw = gb + C_new;
-    int right_before = count_right(l, &l->guard, pc_before, f, lg);
+    // the held-out buffer's odd examples check the update; phase 1 calibrates on the even ones
+    int right_before = count_right(l, &l->guard, 1, 2, pc_before, f, lg);
     example_set news = {.ex = ex, .n = n};
-    int fit_before = count_right(l, &news, NULL, f, lg);   // a new class's examples count as wrong
+    int fit_before = count_right(l, &news, 0, 1, NULL, f, lg);   // a new class's examples count as wrong
 
-    init_new_classes(l, C_new, ex, n, added, f);
+    init_new_classes(l, C_new, added);
 
-    // train: every epoch, the new examples (repeated to be at least a quarter
-    // of it) and a fresh sample of the replay buffer; at least MIN_STEPS steps
+    // phase 1: the taught rows alone (fit_rows); phase 2, if the examples are
+    // not learnt yet: everything, the table included, in passes of the new
+    // examples (repeated to be at least a quarter of each) and replayed ones,
+    // until they are (no more: every step also moves what was known)
+    risk = malloc((size_t)(l->replay.n ? l->replay.n : 1) * sizeof *risk);
+    taught = calloc((size_t)C_new, 1);
+    if (!risk || !taught) { st = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory"); rollback(l, &u); goto done; }
+    for (int i = 0; i < n; i++) taught[ex[i].label] = 1;
+    if (fit_rows(l, &news, taught, &u)) { st = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory"); rollback(l, &u); goto done; }
     int repeat = n_replay > 3 * n ? (n_replay + 3 * n - 1) / (3 * n) : 1, n_new = n * repeat;
     const example **rep = order + n_new;
     for (int i = 0; i < l->replay.n; i++) rep[i] = &l->replay.ex[i];
-    int step = 0, per_epoch = n_new + n_replay, batches = (per_epoch + BATCH - 1) / BATCH;
-    int epochs = p->epochs * batches < MIN_STEPS ? (MIN_STEPS + batches - 1) / batches : p->epochs;
-    for (int ep = 0; ep < epochs; ep++) {
+    int step = 0, per_epoch = n_new + n_replay;
+    for (int ep = 0; ep < p->epochs && !learnt(l, &news, f, lg); ep++) {
         for (int i = 0; i < n_new; i++) order[i] = &ex[i % n];
-        shuffle(l, rep, l->replay.n);   // its first n_replay are this epoch's sample
+        pick_replay(l, rep, n_replay, taught, f, lg, risk);   // rep's first n_replay: this pass's
         const example **all = malloc((size_t)per_epoch * sizeof *all);
         if (!all) { st = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory"); break; }
         memcpy(all, order, (size_t)per_epoch * sizeof *all);
@@ -540,14 +663,15 @@ slm_status slm_learn(slm_learner *l, const char *const *texts, const char *const
             if (train_step(l, &u, &bt, step, f, lg, dlg, gw, gb, df)) st = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
         }
         free(all);
-        progress(l, "learning", (double)(ep + 1) / epochs);
+        progress(l, "learning", (double)(ep + 1) / p->epochs);
     }
     if (st) { rollback(l, &u); goto done; }
+    progress(l, "learning", 1.0);
 
     // after: the guard's verdict
-    int right_after = count_right(l, &l->guard, pc_after, f, lg);
-    int fit_after = count_right(l, &news, NULL, f, lg);
-    int ng = l->guard.n;
+    int right_after = count_right(l, &l->guard, 1, 2, pc_after, f, lg);
+    int fit_after = count_right(l, &news, 0, 1, NULL, f, lg);
+    int ng = l->guard.n / 2;   // the odd examples
     res->dev_accuracy_before = ng ? (float)right_before / ng : -1.0f;
     res->dev_accuracy_after = ng ? (float)right_after / ng : -1.0f;
     res->fit_before = (float)fit_before / n;
@@ -559,8 +683,8 @@ slm_status slm_learn(slm_learner *l, const char *const *texts, const char *const
                  "held-out accuracy would drop from %.1f%% to %.1f%% (%d of %d examples; at most %.0f may turn wrong)",
                  100.0 * res->dev_accuracy_before, 100.0 * res->dev_accuracy_after, right_before - right_after, ng, allowed);
     for (int c = 0; c < u.C0 && !res->reason[0]; c++) {
-        int tot = pc_before[2 * c + 1];
-        if (tot < 3) continue;
+        int tot = pc_before[2 * c + 1], lost = pc_before[2 * c] - pc_after[2 * c];
+        if (tot < 3 || lost < 2) continue;   // one example is noise here too
         float a0 = (float)pc_before[2 * c] / tot, a1 = (float)pc_after[2 * c] / tot;
         if (a1 < a0 - p->max_class_drop)
             snprintf(res->reason, sizeof res->reason,
@@ -593,7 +717,7 @@ done:
     for (int i = 0; ex && i < n; i++) learn_example_free(&ex[i]);
     free(ex);
     free(added);
-    free(buf), free(order), free(pc_before), free(pc_after);
+    free(buf), free(order), free(pc_before), free(pc_after), free(risk), free(taught);
     update_free(&u);
     return st;
 }
