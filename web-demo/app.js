@@ -7,7 +7,8 @@
 import { loadAssistant } from './lib/js/index.js';
 import { teach } from './learn.js';
 import {
-  cachedModel, keepOwnModel, modelsCached, ownModel, ownModels, saveCache, savedCache, savedSettings, saveSettings,
+  cachedModel, forgetLearnedState, keepOwnModel, modelsCached, ownModel, ownModels, saveCache, savedCache,
+  savedLearnedState, savedSettings, saveSettings,
 } from './store.js';
 
 const $ = (id) => document.getElementById(id);
@@ -48,6 +49,7 @@ async function start() {
   });
   decoderName = assistant.decoder ? name : '';
   if (assistant.cacheError) notice(`Your saved corrections could not be read and were left out: ${assistant.cacheError}`);
+  await restoreLearned();
   showModels();
   await fillDecoderChoices();
   document.body.dataset.state = 'ready';
@@ -58,6 +60,22 @@ async function start() {
     : 'Hello! Paste or open a document, then ask me about it. There is no decoder (tier 4): tiers 1 to 3 answer. ' +
       'To add one, open a GGUF model in Settings.');
   markOffline();
+}
+
+// What the encoder learnt on earlier visits; a state that does not load (a
+// damaged file) is dropped, with a word.
+async function restoreLearned() {
+  const state = await savedLearnedState(manifest.nano.sha256);
+  if (!state) return;
+  try {
+    await assistant.nano.loadLearnedState(state, {
+      onProgress: ({ fraction }) => progress('Restoring what the encoder learnt…', fraction),
+    });
+    document.body.dataset.learned = 'restored';
+  } catch (e) {
+    await forgetLearnedState(manifest.nano.sha256);
+    notice(`What the encoder learnt could not be restored and was dropped: ${e.message}`);
+  }
 }
 
 // The decoder a setting names: one of the manifest's (downloaded once), one
@@ -197,14 +215,13 @@ function correction(li) {
     note.className = 'taught';
     li.append(note);
     try {
-      const r = await teach(assistant, text, intent);
-      note.textContent = r.learned
-        ? r.learned.accepted
-          ? `Learned: “${text}” is ${intent} (dev accuracy ${pct(r.learned.devAccuracyBefore)} → ${pct(r.learned.devAccuracyAfter)}).`
-          : `Remembered “${text}” as ${intent}; the encoder's update was rolled back by its guard (dev accuracy ` +
-            `${pct(r.learned.devAccuracyBefore)} → ${pct(r.learned.devAccuracyAfter)}).`
-        : `Remembered: “${text}” is ${intent}, from now on (tier 1). The encoder itself does not learn in this version.`;
+      const { learned: r } = await teach(assistant, manifest.nano.sha256, text, intent);
+      const heldOut = `held-out accuracy ${pct(r.devAccuracyBefore)} → ${pct(r.devAccuracyAfter)}`;
+      note.textContent = r.accepted
+        ? `Learned: “${text}” is ${intent}. The encoder learnt it too (${heldOut}).`
+        : `Remembered: “${text}” is ${intent} (tier 1). The encoder did not learn it: its guard refused the update (${r.reason}).`;
       li.dataset.taught = intent;
+      li.dataset.learned = r.accepted ? 'accepted' : 'refused';
     } catch (e) {
       note.textContent = `Could not remember it: ${e.message}`;
     }
@@ -308,7 +325,9 @@ function bindSettings() {
   };
   $('forget').onclick = async () => {
     for (const line of savedCache().split('\n').filter(Boolean)) saveCache(await assistant.forget(line.split('\t')[1]));
-    say('assistant', 'Your corrections are forgotten.');
+    await assistant.nano.forgetLearned();
+    await forgetLearnedState(manifest.nano.sha256);
+    say('assistant', 'Your corrections are forgotten, and the encoder is back to what it was trained on.');
   };
 }
 

@@ -1,6 +1,7 @@
 // What the page keeps between visits: the models it downloaded (Cache API),
-// the models a person opened from disk (the origin private file system), the
-// confirmed requests and the settings (localStorage).
+// the models a person opened from disk and what the encoder learnt (the
+// origin private file system), the confirmed requests and the settings
+// (localStorage).
 const MODELS = 'slm360-models';
 const CACHE_KEY = 'slm360.cache';
 const SETTINGS_KEY = 'slm360.settings';
@@ -67,6 +68,37 @@ export async function keepOwnModel(file) {
   const w = await (await (await ownDir()).getFileHandle(file.name, { create: true })).createWritable();
   await w.write(file);
   await w.close();
+}
+
+// ---- what the encoder learnt ------------------------------------------------------
+
+// One file per nano model (its sha256): a state belongs to the model it was learnt on.
+async function learnedFile(model, create) {
+  const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('learned', { create: true });
+  return dir.getFileHandle(`${model}.gguf`, { create });
+}
+
+/** The learned state kept for this nano model (bytes), or null. */
+export async function savedLearnedState(model) {
+  if (!navigator.storage?.getDirectory) return null;
+  try {
+    return new Uint8Array(await (await (await learnedFile(model, false)).getFile()).arrayBuffer());
+  } catch {
+    return null;   // none kept
+  }
+}
+
+export async function saveLearnedState(model, bytes) {
+  if (!navigator.storage?.getDirectory) return;
+  const w = await (await learnedFile(model, true)).createWritable();   // replaces the file when closed
+  await w.write(bytes);
+  await w.close();
+}
+
+export async function forgetLearnedState(model) {
+  if (!navigator.storage?.getDirectory) return;
+  const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('learned', { create: true });
+  await dir.removeEntry(`${model}.gguf`).catch(() => {});
 }
 
 // ---- small things --------------------------------------------------------------

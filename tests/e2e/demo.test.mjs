@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { serveDir } from '../../tools/serve.mjs';
+import { serveDir } from '../../web-demo/serve.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const site = join(root, 'build/web-demo');
@@ -110,16 +110,21 @@ test('the demo: tiers, a document, a correction, offline', { timeout: 240_000 },
       console.log('skipped: ../shared/data not found (tier 4)');
     }
 
-    // a wrong intent corrected: remembered at once (tier 1's cache)
-    a = await request(page, 'zorp the flimflam');
-    assert.notEqual(a.intent, 'summarize');
+    // a wrong intent corrected: remembered at once (tier 1's cache), and learnt
+    // by the encoder (its guard accepts this one), which then knows requests like it
+    a = await request(page, 'hello, my name is Maria');
+    assert.equal(a.intent, 'out_of_scope');
+    assert.equal(a.intentTier, '2');
     const before = await page.locator('li.msg.assistant[data-done="true"]').count();
-    await page.locator('li.msg.assistant[data-done="true"] select.correct').last().selectOption('summarize');
+    await page.locator('li.msg.assistant[data-done="true"] select.correct').last().selectOption('greeting');
     await page.waitForFunction((n) => document.querySelectorAll('li.msg.assistant[data-done="true"]').length > n, before);
     a = await lastAnswer(page);
-    assert.equal(a.intent, 'summarize');
+    assert.equal(a.intent, 'greeting');
     assert.equal(a.intentTier, '1');
-    assert.match(await page.textContent('.taught'), /Remembered: “zorp the flimflam” is summarize/);
+    assert.match(await page.textContent('.taught'), /Learned: “hello, my name is Maria” is greeting\. The encoder learnt it too \(held-out accuracy/);
+    a = await request(page, 'hello, my name is Tom');
+    assert.equal(a.intent, 'greeting', 'a request like the corrected one: the encoder learnt it');
+    assert.equal(a.intentTier, '2');
 
     // offline: no server, no network; the service worker and the Cache API start the page
     await page.waitForSelector('body[data-offline="ready"]');
@@ -130,9 +135,13 @@ test('the demo: tiers, a document, a correction, offline', { timeout: 240_000 },
     await page.waitForSelector('body[data-state="ready"]');
     a = await request(page, 'hello');
     assert.equal(a.tier, '1');
-    a = await request(page, 'zorp the flimflam');
-    assert.equal(a.intent, 'summarize', 'the correction survives the reload');
+    a = await request(page, 'hello, my name is Maria');
+    assert.equal(a.intent, 'greeting', 'the correction survives the reload');
     assert.equal(a.intentTier, '1');
+    assert.equal(await page.getAttribute('body', 'data-learned'), 'restored');
+    a = await request(page, 'hello, my name is Tom');
+    assert.equal(a.intent, 'greeting', 'so does what the encoder learnt');
+    assert.equal(a.intentTier, '2');
     a = await request(page, 'what does this app do');
     assert.equal(a.tier, '2', 'the encoder loaded offline');
     if (manifest.decoders.length) assert.match(await page.textContent('#models'), /Tier 4: stories260K\.gguf/, 'the model from disk, kept');
