@@ -88,6 +88,7 @@ static void acts_alloc(slm_acts *a, int T, int n) {
     a->q = xmalloc((size_t)T * n);
     a->d = xmalloc((size_t)T * (n / SLM_QK) * sizeof(float));
     a->g = xmalloc((size_t)T * (n / 4) * sizeof(int32_t));
+    a->q16 = xmalloc((size_t)T * n * sizeof(int16_t));
     a->T = T;
     a->n = n;
 }
@@ -96,11 +97,11 @@ static void acts_free(slm_acts *a) {
     free(a->q);
     free(a->d);
     free(a->g);
+    free(a->q16);
 }
 
-// Activations for the matmul tests: random rows, some extreme blocks, quantized
-// by the reference.
-static void rand_acts(slm_acts *a, int T, int n) {
+// Activations for the matmul tests: random rows, some extreme blocks.
+static float *rand_act_rows(int T, int n) {
     float *x = rand_floats((size_t)T * n, 1.0f);
     for (int b = 0; b < T * n / SLM_QK; b++) {
         int kind = rng_int(12);
@@ -111,9 +112,13 @@ static void rand_acts(slm_acts *a, int T, int n) {
             if (kind == 2) *v = (i & 1) ? -127.0f : 127.0f;
         }
     }
+    return x;
+}
+
+// x (T, n) quantized by backend k into a (allocated here).
+static void make_acts(const slm_kernels *k, const float *x, int T, int n, slm_acts *a) {
     acts_alloc(a, T, n);
-    slm_kernels_scalar.quantize_acts(x, T, n, a);
-    free(x);
+    k->quantize_acts(x, T, n, a);
 }
 
 // ---- 1. the reference against double precision --------------------------------
@@ -404,22 +409,25 @@ static void test_quantize(void) {
 
 static void check_matmul_quant(int q8, int m, int n, int T, int r0, int r1, int ldy) {
     void *w = q8 ? rand_q8_0(m, n) : rand_q4_0(m, n);
-    slm_acts a;
-    rand_acts(&a, T, n);
+    float *x = rand_act_rows(T, n);
+    slm_acts a, b;  // each backend's matmuls take its own quantize_acts' output
+    make_acts(S, x, T, n, &a);
+    make_acts(K, x, T, n, &b);
     size_t ny = (size_t)(T - 1) * ldy + m;
     float *ya = xmalloc(ny * sizeof *ya), *yb = xmalloc(ny * sizeof *yb);
     for (size_t i = 0; i < ny; i++) ya[i] = yb[i] = -12345.0f;  // untouched outside rows r0..r1
     if (q8) {
         S->matmul_q8_0(w, &a, r0, r1, ya, ldy);
-        K->matmul_q8_0(w, &a, r0, r1, yb, ldy);
+        K->matmul_q8_0(w, &b, r0, r1, yb, ldy);
     } else {
         S->matmul_q4_0(w, &a, r0, r1, ya, ldy);
-        K->matmul_q4_0(w, &a, r0, r1, yb, ldy);
+        K->matmul_q4_0(w, &b, r0, r1, yb, ldy);
     }
     CHECK(same(ya, yb, ny * sizeof *ya), "%s matmul_%s m=%d n=%d T=%d rows %d..%d ldy=%d: first diff at %d", K->name,
           q8 ? "q8_0" : "q4_0", m, n, T, r0, r1, ldy, first_diff(ya, yb, ny));
-    free(w), free(ya), free(yb);
+    free(w), free(x), free(ya), free(yb);
     acts_free(&a);
+    acts_free(&b);
 }
 
 static void test_matmul_quant(void) {

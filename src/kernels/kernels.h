@@ -34,11 +34,16 @@ typedef struct { uint16_t d; int8_t qs[SLM_QK]; } slm_block_q8_0;        // 34 b
 // values (n % 32 == 0). Block scale d = amax / 127 (f32, not rounded to
 // fp16); q = round-to-nearest-even(x * (d != 0 ? 1/d : 0)), always in
 // [-127, 127]. g holds each group of 4 consecutive q summed (lets Q4_0
-// kernels fold the -8 offset into one subtraction per lane).
+// kernels fold the -8 offset into one subtraction per lane). q16 is scratch
+// for the backend: the same q as int16 in an order of its choosing (the wasm
+// backend's, see wasm_simd128.c), written by its quantize_acts for its own
+// matrix products only; a backend's matrix products take activations that
+// the same backend quantized.
 typedef struct {
-    int8_t *q;   // (T, n)
-    float *d;    // (T, n/32)
-    int32_t *g;  // (T, n/4)
+    int8_t *q;     // (T, n)
+    float *d;      // (T, n/32)
+    int32_t *g;    // (T, n/4)
+    int16_t *q16;  // (T, n)
     int T, n;
 } slm_acts;
 
