@@ -94,14 +94,14 @@ static slm_acts *rand_acts(const slm_kernels *k, int T, int n) {
     a->q = xmalloc((size_t)T * n);
     a->d = xmalloc((size_t)T * (n / SLM_QK) * sizeof(float));
     a->g = xmalloc((size_t)T * (n / 4) * sizeof(int32_t));
-    a->q16 = xmalloc((size_t)T * n * sizeof(int16_t));
+    a->aux = xmalloc((size_t)T * (n / SLM_QK) * SLM_ACTS_AUX);
     k->quantize_acts(x, T, n, a);
     free(x);
     return a;
 }
 
 static void free_acts(slm_acts *a) {
-    free(a->q), free(a->d), free(a->g), free(a->q16), free(a);
+    free(a->q), free(a->d), free(a->g), free(a->aux), free(a);
 }
 
 // One (m, n) Q4_0 product with T tokens: median ms over reps, weights rotating.
@@ -265,7 +265,7 @@ static void bench_token(const slm_kernels *k, const model_shape *ms, const char 
 }
 
 int main(int argc, char **argv) {
-    static const char *const all[] = {"scalar", "avx2", "neon", "wasm"};
+    static const char *const all[] = {"scalar", "avx2", "avxvnni", "neon", "wasm"};
     for (; argc > 1 && argv[1][0] == '-'; argc--, argv++) {
         if (!strcmp(argv[1], "--cached")) cached = 1;
         else if (!strcmp(argv[1], "--cpu")) use_cpu_time = 1;

@@ -45,7 +45,7 @@ void slm_context_free(slm_context *c) {
     pool_free(c->pool);
     free(c->kcache); free(c->vcache); free(c->rope_cos); free(c->rope_sin);
     free(c->x); free(c->xb); free(c->xb2); free(c->q); free(c->hb); free(c->hb2); free(c->scores);
-    free(c->acts.q); free(c->acts.d); free(c->acts.g); free(c->acts.q16);
+    free(c->acts.q); free(c->acts.d); free(c->acts.g); free(c->acts.aux);
     free(c);
 }
 
@@ -91,10 +91,10 @@ slm_status slm_context_new(const slm_model *m, const slm_context_params *p, slm_
     c->acts.q = alloc64(c, B * widest);
     c->acts.d = alloc64(c, B * widest / SLM_QK * sizeof(float) + sizeof(float));
     c->acts.g = alloc64(c, B * widest / 4 * sizeof(int32_t) + sizeof(int32_t));
-    c->acts.q16 = alloc64(c, B * widest * sizeof(int16_t));
+    c->acts.aux = alloc64(c, B * widest / SLM_QK * SLM_ACTS_AUX);
     if (!c->pool || !c->kcache || !c->vcache || !c->rope_cos || !c->rope_sin || !c->x || !c->xb || !c->xb2 ||
         !c->q || !c->hb || !c->hb2 || !c->scores || !c->acts.q || !c->acts.d || !c->acts.g ||
-        !c->acts.q16) {
+        !c->acts.aux) {
         size_t want = 2 * cache;
         slm_context_free(c);
         return slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory allocating the context (KV cache %.1f MB)",

@@ -88,7 +88,7 @@ static void acts_alloc(slm_acts *a, int T, int n) {
     a->q = xmalloc((size_t)T * n);
     a->d = xmalloc((size_t)T * (n / SLM_QK) * sizeof(float));
     a->g = xmalloc((size_t)T * (n / 4) * sizeof(int32_t));
-    a->q16 = xmalloc((size_t)T * n * sizeof(int16_t));
+    a->aux = xmalloc((size_t)T * (n / SLM_QK) * SLM_ACTS_AUX);
     a->T = T;
     a->n = n;
 }
@@ -97,7 +97,7 @@ static void acts_free(slm_acts *a) {
     free(a->q);
     free(a->d);
     free(a->g);
-    free(a->q16);
+    free(a->aux);
 }
 
 // Activations for the matmul tests: random rows, some extreme blocks.
@@ -582,7 +582,7 @@ int main(void) {
     test_reference_quant();
     test_reference_float();
 
-    static const char *const backends[] = {"avx2", "neon", "wasm"};
+    static const char *const backends[] = {"avx2", "avxvnni", "neon", "wasm"};
     int tested = 0;
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
         K = slm_kernels_by_name(backends[i]);

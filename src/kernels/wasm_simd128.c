@@ -62,9 +62,9 @@ static inline v128_t load_f16x4(const uint16_t *p) { return wasm_u32x4_load16x4(
 
 // ---- activation quantization -------------------------------------------------
 //
-// Besides q, d and g, each block's 32 values go to q16 as int16 in the order
-// the matrix products want (see below): A0 = elements 0,2,..,14, A1 =
-// 1,3,..,15, A2 = 16,18,..,30, A3 = 17,19,..,31, 8 lanes each.
+// Besides q, d and g, each block's 32 values go to aux as int16 ("q16"), in
+// the order the matrix products want (see below): A0 = elements 0,2,..,14,
+// A1 = 1,3,..,15, A2 = 16,18,..,30, A3 = 17,19,..,31, 8 lanes each.
 
 static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
     int nb = n / SLM_QK;
@@ -88,7 +88,7 @@ static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
         wasm_v128_store(a->g + blk * SLM_QK / 4, wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_extadd_pairwise_i8x16(q0)));
         wasm_v128_store(a->g + blk * SLM_QK / 4 + 4, wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_extadd_pairwise_i8x16(q1)));
         // seen as i16x8, lane k of q0 holds elements 2k (low byte) and 2k+1 (high)
-        int16_t *q16 = a->q16 + blk * SLM_QK;
+        int16_t *q16 = (int16_t *)a->aux + blk * SLM_QK;
         wasm_v128_store(q16, wasm_i16x8_shr(wasm_i16x8_shl(q0, 8), 8));
         wasm_v128_store(q16 + 8, wasm_i16x8_shr(q0, 8));
         wasm_v128_store(q16 + 16, wasm_i16x8_shr(wasm_i16x8_shl(q1, 8), 8));
@@ -194,7 +194,7 @@ matvec_quant(const void *W, const slm_acts *a, int r0, int r1, float *y, int q8)
                 (void)*(volatile const uint8_t *)(ahead < last ? ahead : last);
             }
             v128_t A[4], w[4];
-            load_acts(a->q16 + (size_t)b * SLM_QK, A);
+            load_acts((const int16_t *)a->aux + (size_t)b * SLM_QK, A);
             v128_t s = wasm_f32x4_mul(scales4(rows[0] + off, rows[1] + off, rows[2] + off, rows[3] + off),
                                       wasm_f32x4_splat(a->d[b]));
             block_i16(rows[0] + off, q8, w);
@@ -235,7 +235,7 @@ static void panel_fill(panel *p, const uint8_t *const rows[4], int b0, int nblk,
 // acc[i] (row i: lanes 0..3, 4..7) for token t: lanes 0..3 over all blocks,
 // then lanes 4..7, so that the 4 accumulators of a pass stay in registers.
 static inline void panel_token(const panel *p, int nblk, const slm_acts *a, int t, int b0, v128_t acc[4][2]) {
-    const int16_t *q16 = a->q16 + (size_t)t * a->n + (size_t)b0 * SLM_QK;
+    const int16_t *q16 = (const int16_t *)a->aux + (size_t)t * a->n + (size_t)b0 * SLM_QK;
     const float *ad = a->d + (size_t)t * (a->n / SLM_QK) + b0;
     for (int h = 0; h < 2; h++) {
         v128_t c0 = acc[0][h], c1 = acc[1][h], c2 = acc[2][h], c3 = acc[3][h];
