@@ -197,11 +197,12 @@ static void attn_task(void *arg, int ith, int nth) {
         const float *q = c->q + (size_t)t * in->dim + h * hd;
         const float *kc = c->kcache + layer_off + (size_t)(h / group) * hd;
         const float *vc = c->vcache + layer_off + (size_t)(h / group) * hd;
-        for (int p = 0; p <= pos; p++) att[p] = k->dot(q, kc + (size_t)p * kv_dim, hd) * scale;
+        k->dot_rows(q, kc, kv_dim, pos + 1, hd, att);
+        for (int p = 0; p <= pos; p++) att[p] = att[p] * scale;
         k->softmax(att, pos + 1);
         float *o = j->out + (size_t)t * in->dim + h * hd;
         memset(o, 0, hd * sizeof(float));
-        for (int p = 0; p <= pos; p++) k->axpy(att[p], vc + (size_t)p * kv_dim, o, hd);
+        k->axpy_rows(att, vc, kv_dim, pos + 1, hd, o);
     }
 }
 

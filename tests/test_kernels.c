@@ -521,6 +521,27 @@ static void test_elementwise(void) {
         CHECK(same(ya, yb, bytes), "%s swiglu in place n=%d", K->name, n);
         free(a), free(b), free(big), free(ya), free(yb);
     }
+    // dot_rows, axpy_rows: m rows stride apart (a KV cache's heads), against
+    // the reference and against m calls of the backend's own dot and axpy
+    static const int rows_shapes[][3] = {{1, 1, 1}, {3, 8, 8}, {5, 16, 24}, {7, 17, 40}, {33, 32, 128},
+                                         {2, 64, 256}, {200, 64, 256}, {9, 100, 130}, {4, 31, 31}};
+    for (size_t c = 0; c < sizeof rows_shapes / sizeof rows_shapes[0]; c++) {
+        int m = rows_shapes[c][0], n = rows_shapes[c][1], stride = rows_shapes[c][2];
+        float *rows = elem_data(m * stride), *x = rand_floats(n, 1.0f), *a = rand_floats(m, 1.0f);
+        float *oa = xmalloc(m * sizeof *oa), *ob = xmalloc(m * sizeof *ob), *oc = xmalloc(m * sizeof *oc);
+        float *ya = rand_floats(n, 1.0f), *yb = xmalloc(n * sizeof *yb), *yc = xmalloc(n * sizeof *yc);
+        memcpy(yb, ya, n * sizeof *ya), memcpy(yc, ya, n * sizeof *ya);
+        S->dot_rows(x, rows, stride, m, n, oa), K->dot_rows(x, rows, stride, m, n, ob);
+        for (int r = 0; r < m; r++) oc[r] = K->dot(x, rows + (size_t)r * stride, n);
+        CHECK(same(oa, ob, m * sizeof *oa) && same(ob, oc, m * sizeof *ob), "%s dot_rows m=%d n=%d stride=%d", K->name,
+              m, n, stride);
+        S->axpy_rows(a, rows, stride, m, n, ya), K->axpy_rows(a, rows, stride, m, n, yb);
+        for (int r = 0; r < m; r++) K->axpy(a[r], rows + (size_t)r * stride, yc, n);
+        CHECK(same(ya, yb, n * sizeof *ya) && same(yb, yc, n * sizeof *yb), "%s axpy_rows m=%d n=%d stride=%d: first diff at %d",
+              K->name, m, n, stride, first_diff(ya, yb, n));
+        free(rows), free(x), free(a), free(oa), free(ob), free(oc), free(ya), free(yb), free(yc);
+    }
+
     // slm_expf's whole clamped range, through swiglu's exp(-x), lane by lane
     int n = 1 << 20;
     float *g = xmalloc(n * sizeof *g), *one = xmalloc(n * sizeof *one);

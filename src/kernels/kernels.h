@@ -65,6 +65,11 @@ typedef struct slm_kernels {
 
     float (*dot)(const float *a, const float *b, int n);           // lane sum of a[i]*b[i]
     void (*axpy)(float a, const float *x, float *y, int n);        // y[i] = y[i] + a*x[i]
+    // The same over m rows lying stride floats apart (attention over a KV
+    // cache), exactly as m calls: out[r] = dot(x, rows + r*stride, n), and
+    // axpy(a[r], rows + r*stride, y, n) for r = 0, 1, .., m-1 in turn.
+    void (*dot_rows)(const float *x, const float *rows, size_t stride, int m, int n, float *out);
+    void (*axpy_rows)(const float *a, const float *rows, size_t stride, int m, int n, float *y);
     void (*add)(float *y, const float *x, int n);                  // y[i] = y[i] + x[i]
 
     // out[i] = (x[i] * r) * w[i], r = 1 / sqrtf(lane sum of x[i]*x[i] / n + eps)

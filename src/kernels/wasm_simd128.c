@@ -370,6 +370,32 @@ static void axpy(float a, const float *x, float *y, int n) {
     for (; i < n; i++) y[i] = y[i] + a * x[i];
 }
 
+static void dot_rows(const float *x, const float *rows, size_t stride, int m, int n, float *out) {
+    for (int r = 0; r < m; r++) out[r] = dot(x, rows + (size_t)r * stride, n);
+}
+
+// y stays in registers, 16 values at a time, while every row is added to it:
+// each y[i] still takes a[0]*x_0[i], a[1]*x_1[i], ... in turn.
+static void axpy_rows(const float *a, const float *rows, size_t stride, int m, int n, float *y) {
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v128_t y0 = wasm_v128_load(y + i), y1 = wasm_v128_load(y + i + 4);
+        v128_t y2 = wasm_v128_load(y + i + 8), y3 = wasm_v128_load(y + i + 12);
+        for (int r = 0; r < m; r++) {
+            const float *x = rows + (size_t)r * stride + i;
+            v128_t av = wasm_f32x4_splat(a[r]);
+            y0 = wasm_f32x4_add(y0, wasm_f32x4_mul(av, wasm_v128_load(x)));
+            y1 = wasm_f32x4_add(y1, wasm_f32x4_mul(av, wasm_v128_load(x + 4)));
+            y2 = wasm_f32x4_add(y2, wasm_f32x4_mul(av, wasm_v128_load(x + 8)));
+            y3 = wasm_f32x4_add(y3, wasm_f32x4_mul(av, wasm_v128_load(x + 12)));
+        }
+        wasm_v128_store(y + i, y0), wasm_v128_store(y + i + 4, y1);
+        wasm_v128_store(y + i + 8, y2), wasm_v128_store(y + i + 12, y3);
+    }
+    if (i < n)
+        for (int r = 0; r < m; r++) axpy(a[r], rows + (size_t)r * stride + i, y + i, n - i);
+}
+
 static void add(float *y, const float *x, int n) {
     int i = 0;
     for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), wasm_v128_load(x + i)));
@@ -528,6 +554,8 @@ const slm_kernels slm_kernels_wasm = {
     .matmul_f16 = matmul_f16,
     .dot = dot,
     .axpy = axpy,
+    .dot_rows = dot_rows,
+    .axpy_rows = axpy_rows,
     .add = add,
     .rmsnorm = rmsnorm,
     .softmax = softmax,

@@ -492,6 +492,32 @@ static void axpy(float a, const float *x, float *y, int n) {
     for (; i < n; i++) y[i] = y[i] + a * x[i];
 }
 
+static void dot_rows(const float *x, const float *rows, size_t stride, int m, int n, float *out) {
+    for (int r = 0; r < m; r++) out[r] = dot(x, rows + (size_t)r * stride, n);
+}
+
+// y stays in registers, 32 values at a time, while every row is added to it:
+// each y[i] still takes a[0]*x_0[i], a[1]*x_1[i], ... in turn.
+static void axpy_rows(const float *a, const float *rows, size_t stride, int m, int n, float *y) {
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256 y0 = _mm256_loadu_ps(y + i), y1 = _mm256_loadu_ps(y + i + 8);
+        __m256 y2 = _mm256_loadu_ps(y + i + 16), y3 = _mm256_loadu_ps(y + i + 24);
+        for (int r = 0; r < m; r++) {
+            const float *x = rows + (size_t)r * stride + i;
+            __m256 av = _mm256_set1_ps(a[r]);
+            y0 = _mm256_add_ps(y0, _mm256_mul_ps(av, _mm256_loadu_ps(x)));
+            y1 = _mm256_add_ps(y1, _mm256_mul_ps(av, _mm256_loadu_ps(x + 8)));
+            y2 = _mm256_add_ps(y2, _mm256_mul_ps(av, _mm256_loadu_ps(x + 16)));
+            y3 = _mm256_add_ps(y3, _mm256_mul_ps(av, _mm256_loadu_ps(x + 24)));
+        }
+        _mm256_storeu_ps(y + i, y0), _mm256_storeu_ps(y + i + 8, y1);
+        _mm256_storeu_ps(y + i + 16, y2), _mm256_storeu_ps(y + i + 24, y3);
+    }
+    if (i < n)
+        for (int r = 0; r < m; r++) axpy(a[r], rows + (size_t)r * stride + i, y + i, n - i);
+}
+
 static void add(float *y, const float *x, int n) {
     int i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(x + i)));
@@ -641,6 +667,8 @@ const slm_kernels slm_kernels_avx2 = {
     .matmul_f16 = matmul_f16,
     .dot = dot,
     .axpy = axpy,
+    .dot_rows = dot_rows,
+    .axpy_rows = axpy_rows,
     .add = add,
     .rmsnorm = rmsnorm,
     .softmax = softmax,
