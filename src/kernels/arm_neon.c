@@ -242,8 +242,24 @@ static void axpy(float a, const float *x, float *y, int n) {
     for (; i < n; i++) y[i] = y[i] + a * x[i];
 }
 
+// 2 rows at a time, sharing the loads of x.
 static void dot_rows(const float *x, const float *rows, size_t stride, int m, int n, float *out) {
-    for (int r = 0; r < m; r++) out[r] = dot(x, rows + (size_t)r * stride, n);
+    int r = 0;
+    for (; r + 2 <= m; r += 2) {
+        const float *w0 = rows + (size_t)r * stride, *w1 = w0 + stride;
+        float32x4_t lo0 = vdupq_n_f32(0.0f), hi0 = lo0, lo1 = lo0, hi1 = lo0;
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            float32x4_t x0 = vld1q_f32(x + i), x1 = vld1q_f32(x + i + 4);
+            lo0 = vaddq_f32(lo0, vmulq_f32(x0, vld1q_f32(w0 + i)));
+            hi0 = vaddq_f32(hi0, vmulq_f32(x1, vld1q_f32(w0 + i + 4)));
+            lo1 = vaddq_f32(lo1, vmulq_f32(x0, vld1q_f32(w1 + i)));
+            hi1 = vaddq_f32(hi1, vmulq_f32(x1, vld1q_f32(w1 + i + 4)));
+        }
+        out[r] = lanes_finish_dot(lo0, hi0, x, w0, i, n);
+        out[r + 1] = lanes_finish_dot(lo1, hi1, x, w1, i, n);
+    }
+    for (; r < m; r++) out[r] = dot(x, rows + (size_t)r * stride, n);
 }
 
 // y stays in registers, 16 values at a time, while every row is added to it:

@@ -27,6 +27,14 @@ static inline void lanes_store(float l[8], v128_t lo, v128_t hi) {
     wasm_v128_store(l + 4, hi);
 }
 
+// Lanes (lo, hi) plus the scalar tail terms a[i]*b[i] for i in [i0, n), combined.
+static inline float dot_finish(v128_t lo, v128_t hi, const float *a, const float *b, int i0, int n) {
+    float l[8];
+    lanes_store(l, lo, hi);
+    for (int i = i0; i < n; i++) l[i % 8] = l[i % 8] + a[i] * b[i];
+    return slm_lanes_combine(l);
+}
+
 static float dot(const float *a, const float *b, int n) {
     v128_t lo = wasm_f32x4_const_splat(0.0f), hi = lo;
     int i = 0;
@@ -34,10 +42,7 @@ static float dot(const float *a, const float *b, int n) {
         lo = wasm_f32x4_add(lo, wasm_f32x4_mul(wasm_v128_load(a + i), wasm_v128_load(b + i)));
         hi = wasm_f32x4_add(hi, wasm_f32x4_mul(wasm_v128_load(a + i + 4), wasm_v128_load(b + i + 4)));
     }
-    float l[8];
-    lanes_store(l, lo, hi);
-    for (; i < n; i++) l[i % 8] = l[i % 8] + a[i] * b[i];
-    return slm_lanes_combine(l);
+    return dot_finish(lo, hi, a, b, i, n);
 }
 
 // ---- fp16 --------------------------------------------------------------------
@@ -370,8 +375,27 @@ static void axpy(float a, const float *x, float *y, int n) {
     for (; i < n; i++) y[i] = y[i] + a * x[i];
 }
 
+// 2 rows at a time, sharing the loads of x.
 static void dot_rows(const float *x, const float *rows, size_t stride, int m, int n, float *out) {
-    for (int r = 0; r < m; r++) out[r] = dot(x, rows + (size_t)r * stride, n);
+    int r = 0;
+    for (; r + 2 <= m; r += 2) {
+        const float *w0 = rows + (size_t)r * stride, *w1 = w0 + stride;
+        v128_t lo0 = wasm_f32x4_const_splat(0.0f), hi0 = lo0, lo1 = lo0, hi1 = lo0;
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            v128_t x0 = wasm_v128_load(x + i), x1 = wasm_v128_load(x + i + 4);
+            lo0 = wasm_f32x4_add(lo0, wasm_f32x4_mul(x0, wasm_v128_load(w0 + i)));
+            hi0 = wasm_f32x4_add(hi0, wasm_f32x4_mul(x1, wasm_v128_load(w0 + i + 4)));
+            lo1 = wasm_f32x4_add(lo1, wasm_f32x4_mul(x0, wasm_v128_load(w1 + i)));
+            hi1 = wasm_f32x4_add(hi1, wasm_f32x4_mul(x1, wasm_v128_load(w1 + i + 4)));
+        }
+        if (i == n) {
+            out[r] = lanes_combine(lo0, hi0), out[r + 1] = lanes_combine(lo1, hi1);
+        } else {
+            out[r] = dot_finish(lo0, hi0, x, w0, i, n), out[r + 1] = dot_finish(lo1, hi1, x, w1, i, n);
+        }
+    }
+    for (; r < m; r++) out[r] = dot(x, rows + (size_t)r * stride, n);
 }
 
 // y stays in registers, 16 values at a time, while every row is added to it:

@@ -492,8 +492,29 @@ static void axpy(float a, const float *x, float *y, int n) {
     for (; i < n; i++) y[i] = y[i] + a * x[i];
 }
 
+// 4 rows at a time, sharing the loads of x.
 static void dot_rows(const float *x, const float *rows, size_t stride, int m, int n, float *out) {
-    for (int r = 0; r < m; r++) out[r] = dot(x, rows + (size_t)r * stride, n);
+    int r = 0;
+    for (; r + 4 <= m; r += 4) {
+        const float *w0 = rows + (size_t)r * stride, *w1 = w0 + stride, *w2 = w1 + stride, *w3 = w2 + stride;
+        __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m256 xv = _mm256_loadu_ps(x + i);
+            c0 = _mm256_add_ps(c0, _mm256_mul_ps(xv, _mm256_loadu_ps(w0 + i)));
+            c1 = _mm256_add_ps(c1, _mm256_mul_ps(xv, _mm256_loadu_ps(w1 + i)));
+            c2 = _mm256_add_ps(c2, _mm256_mul_ps(xv, _mm256_loadu_ps(w2 + i)));
+            c3 = _mm256_add_ps(c3, _mm256_mul_ps(xv, _mm256_loadu_ps(w3 + i)));
+        }
+        if (i == n) {
+            out[r] = lanes_combine(c0), out[r + 1] = lanes_combine(c1);
+            out[r + 2] = lanes_combine(c2), out[r + 3] = lanes_combine(c3);
+        } else {
+            out[r] = lanes_finish_dot(c0, x, w0, i, n), out[r + 1] = lanes_finish_dot(c1, x, w1, i, n);
+            out[r + 2] = lanes_finish_dot(c2, x, w2, i, n), out[r + 3] = lanes_finish_dot(c3, x, w3, i, n);
+        }
+    }
+    for (; r < m; r++) out[r] = dot(x, rows + (size_t)r * stride, n);
 }
 
 // y stays in registers, 32 values at a time, while every row is added to it:
