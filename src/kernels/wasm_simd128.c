@@ -245,13 +245,15 @@ static void panel_fill(panel *p, const uint8_t *const rows[4], int b0, int nblk,
 }
 
 // Accumulates panel blocks [0, nblk) (activation blocks b0..) of 4 rows into
-// acc[i] (row i: lanes 0..3, 4..7) for token t: lanes 0..3 over all blocks,
-// then lanes 4..7, so that the 4 accumulators of a pass stay in registers.
+// acc[i] (row i: lanes 0..3, 4..7; from zero for the first panel) for token
+// t: lanes 0..3 over all blocks, then lanes 4..7, so that the 4 accumulators
+// of a pass stay in registers.
 static inline void panel_token(const panel *p, int nblk, const slm_acts *a, int t, int b0, v128_t acc[4][2]) {
     const int16_t *q16 = (const int16_t *)a->aux + (size_t)t * a->n + (size_t)b0 * SLM_QK;
     const float *ad = a->d + (size_t)t * (a->n / SLM_QK) + b0;
     for (int h = 0; h < 2; h++) {
         v128_t c0 = acc[0][h], c1 = acc[1][h], c2 = acc[2][h], c3 = acc[3][h];
+        if (b0 == 0) c0 = c1 = c2 = c3 = wasm_f32x4_const_splat(0.0f);
         for (int b = 0; b < nblk; b++) {
             v128_t A0 = wasm_v128_load(q16 + b * SLM_QK + 16 * h), A1 = wasm_v128_load(q16 + b * SLM_QK + 16 * h + 8);
             v128_t s = wasm_f32x4_mul(wasm_v128_load(p->d[b]), wasm_f32x4_splat(ad[b]));
@@ -276,8 +278,6 @@ static void matmul_quant(const void *W, const slm_acts *a, int r0, int r1, float
             rows[i] = (const uint8_t *)W + (size_t)(r + i < r1 ? r + i : r1 - 1) * row_bytes;
         for (int t0 = 0; t0 < a->T; t0 += TC) {
             int nt = a->T - t0 < TC ? a->T - t0 : TC;
-            for (int t = 0; t < nt; t++)
-                for (int i = 0; i < 4; i++) accs[t][i][0] = accs[t][i][1] = wasm_f32x4_const_splat(0.0f);
             for (int b0 = 0; b0 < nb; b0 += KC) {
                 int nblk = nb - b0 < KC ? nb - b0 : KC;
                 panel_fill(&p, rows, b0, nblk, q8);
