@@ -203,19 +203,21 @@ matvec_quant(const void *W, const slm_acts *a, int r0, int r1, float *y, int q8)
             const uint8_t *ahead = rows[0] + 4 * (size_t)b0 * bb + TOUCH_AHEAD;
             for (size_t k = 0; k < 4 * (size_t)(b1 - b0) * bb; k += 64)
                 (void)*(volatile const uint8_t *)(ahead + k < last ? ahead + k : last);
-            for (int b = b0; b < b1; b++) {
-                size_t off = (size_t)b * bb;
+            // pointers stepped block by block (see panel_token)
+            const uint8_t *x0 = rows[0] + (size_t)b0 * bb, *x1 = rows[1] + (size_t)b0 * bb;
+            const uint8_t *x2 = rows[2] + (size_t)b0 * bb, *x3 = rows[3] + (size_t)b0 * bb;
+            const int16_t *qa = (const int16_t *)a->aux + (size_t)b0 * SLM_QK;
+            for (int b = b0; b < b1; b++, x0 += bb, x1 += bb, x2 += bb, x3 += bb, qa += SLM_QK) {
                 v128_t A[4], w[4];
-                load_acts((const int16_t *)a->aux + (size_t)b * SLM_QK, A);
-                v128_t s = wasm_f32x4_mul(scales4(rows[0] + off, rows[1] + off, rows[2] + off, rows[3] + off),
-                                          wasm_f32x4_splat(a->d[b]));
-                block_i16(rows[0] + off, q8, w);
+                load_acts(qa, A);
+                v128_t s = wasm_f32x4_mul(scales4(x0, x1, x2, x3), wasm_f32x4_splat(a->d[b]));
+                block_i16(x0, q8, w);
                 block_acc(w, A, SPLAT(s, 0), &lo0, &hi0);
-                block_i16(rows[1] + off, q8, w);
+                block_i16(x1, q8, w);
                 block_acc(w, A, SPLAT(s, 1), &lo1, &hi1);
-                block_i16(rows[2] + off, q8, w);
+                block_i16(x2, q8, w);
                 block_acc(w, A, SPLAT(s, 2), &lo2, &hi2);
-                block_i16(rows[3] + off, q8, w);
+                block_i16(x3, q8, w);
                 block_acc(w, A, SPLAT(s, 3), &lo3, &hi3);
             }
         }
@@ -254,13 +256,18 @@ static inline void panel_token(const panel *p, int nblk, const slm_acts *a, int 
     for (int h = 0; h < 2; h++) {
         v128_t c0 = acc[0][h], c1 = acc[1][h], c2 = acc[2][h], c3 = acc[3][h];
         if (b0 == 0) c0 = c1 = c2 = c3 = wasm_f32x4_const_splat(0.0f);
-        for (int b = 0; b < nblk; b++) {
-            v128_t A0 = wasm_v128_load(q16 + b * SLM_QK + 16 * h), A1 = wasm_v128_load(q16 + b * SLM_QK + 16 * h + 8);
-            v128_t s = wasm_f32x4_mul(wasm_v128_load(p->d[b]), wasm_f32x4_splat(ad[b]));
-            half_acc(&p->w[b][0][2 * h], A0, A1, SPLAT(s, 0), &c0);
-            half_acc(&p->w[b][1][2 * h], A0, A1, SPLAT(s, 1), &c1);
-            half_acc(&p->w[b][2][2 * h], A0, A1, SPLAT(s, 2), &c2);
-            half_acc(&p->w[b][3][2 * h], A0, A1, SPLAT(s, 3), &c3);
+        // pointers stepped block by block: the engines do not strength-reduce
+        // index arithmetic (and emcc turns LLVM's off)
+        const int16_t *qa = q16 + 16 * h;
+        const v128_t *w = p->w[0][0] + 2 * h;
+        const float *d = p->d[0];
+        for (int b = 0; b < nblk; b++, qa += SLM_QK, w += 16, d += 4) {
+            v128_t A0 = wasm_v128_load(qa), A1 = wasm_v128_load(qa + 8);
+            v128_t s = wasm_f32x4_mul(wasm_v128_load(d), wasm_f32x4_splat(ad[b]));
+            half_acc(w, A0, A1, SPLAT(s, 0), &c0);
+            half_acc(w + 4, A0, A1, SPLAT(s, 1), &c1);
+            half_acc(w + 8, A0, A1, SPLAT(s, 2), &c2);
+            half_acc(w + 12, A0, A1, SPLAT(s, 3), &c3);
         }
         acc[0][h] = c0, acc[1][h] = c1, acc[2][h] = c2, acc[3][h] = c3;
     }
