@@ -431,15 +431,16 @@ static void check_matmul_quant(int q8, int m, int n, int T, int r0, int r1, int 
 }
 
 static void test_matmul_quant(void) {
-    // m, n, T, r0, r1, ldy (n = 2080 and 4128 cross the AVX2 panel width, T = 33 its token pass;
-    // T = 1 with n/32 not a multiple of 8 ends the AVX2 mat-vec on a partial batch of scales)
+    // m, n, T, r0, r1, ldy (n = 2080 and 4128 cross the panel width of 64 blocks, T = 33 and 35
+    // the token pass of 32, also together; T = 1 with n/32 not a multiple of 8 ends the AVX2
+    // mat-vec on a partial batch of scales and the wasm one on a partial batch of touches)
     static const int cases[][6] = {
         {1, 32, 1, 0, 1, 1},      {4, 32, 1, 0, 4, 4},       {5, 64, 2, 0, 5, 7},        {7, 96, 3, 1, 6, 9},
         {16, 256, 7, 3, 14, 20},  {9, 768, 1, 0, 9, 9},      {13, 768, 33, 2, 11, 16},   {6, 1056, 2, 0, 6, 6},
         {5, 2080, 3, 1, 5, 8},    {3, 128, 33, 0, 3, 3},     {37, 64, 5, 5, 36, 40},     {8, 2048, 1, 4, 8, 8},
         {2, 32, 64, 0, 2, 2},     {11, 160, 2, 10, 11, 11},  {12, 64, 67, 0, 12, 12},   {7, 96, 1, 0, 7, 7},
         {10, 320, 1, 1, 10, 12},  {6, 544, 1, 2, 5, 6},      {3, 1056, 1, 0, 3, 3},      {5, 4128, 3, 0, 5, 5},
-        {4, 64, 2, 2, 2, 4},
+        {4, 64, 2, 2, 2, 4},      {6, 2080, 35, 1, 6, 7},    {9, 4128, 33, 0, 9, 9},
     };
     for (int q8 = 0; q8 < 2; q8++)
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
