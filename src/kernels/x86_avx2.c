@@ -95,7 +95,7 @@ static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
 //     Q8_0's -128 is exact.
 // Then lane = lane + (float)p * s, s broadcast from memory.
 //
-// T = 1 (decoding) streams 4 rows at a time from memory, unpacking on the fly.
+// T = 1 (decoding) streams 2 rows at a time from memory, unpacking on the fly.
 // T > 1 goes by 4 rows and 2 tokens: 8 accumulators of 8 lanes, each unpacked
 // weight block used for 2 tokens and each activation block for 4 rows. A panel
 // holds 4 rows x KC blocks of weights unpacked once and serves every token.
@@ -169,11 +169,12 @@ static inline __m256i row_block_dot(const uint8_t *blk, __m256i q, __m256i bias,
 }
 
 // Bytes the mat-vec prefetches ahead of its reads: about DRAM latency times
-// bandwidth. Measured on a Zen 4 EPYC: a token ~15% faster than prefetching
-// just the next 4 rows; anything from 3 to 12 KB about the same. On a Xeon
-// (Sapphire Rapids class, bench_kernels --cpu): 2.3 to 3 KB ~5 % faster than
-// 4.6 KB, 1.2 KB 15 % slower; prefetching each row's own blocks ahead instead
-// of sweeping the 4 rows' bytes, no better.
+// bandwidth. Measured on a Zen 4 EPYC (4 rows per pass then): a token ~15%
+// faster than prefetching just the next rows; anything from 3 to 12 KB about
+// the same. On a Xeon (Sapphire Rapids class, bench_kernels --cpu): 2.3 to
+// 4 KB ~5 % faster than 4.6 KB, 1.2 KB 15 % slower; prefetching each row's
+// own blocks ahead instead of sweeping the rows' bytes, or into L2 only
+// (T1, T2), no better.
 #define PREFETCH_AHEAD 3072
 
 // Weight scale times activation scale for blocks [0, cnt) (cnt <= 8) of a row
@@ -196,8 +197,10 @@ static inline __m256 row_scales(const uint8_t *blk, size_t block_bytes, const fl
     return _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h)), _mm256_loadu_ps(d));
 }
 
-// y[r] for rows [r0, r1), 4 rows per pass sharing each activation block; the
-// scales of 8 blocks at a time are converted together.
+// y[r] for rows [r0, r1), 2 rows per pass sharing each activation block; the
+// scales of 8 blocks at a time are converted together. (2 rows: the weights
+// stream from DRAM, and fewer streams read faster than 4 with the same
+// prefetching: a token 4 % faster on a Xeon, as fast as 1 row per pass.)
 static inline __attribute__((always_inline)) void
 matvec_quant(const void *W, const slm_acts *a, int r0, int r1, float *y, int q8) {
     int nb = a->n / SLM_QK;
@@ -208,31 +211,30 @@ matvec_quant(const void *W, const slm_acts *a, int r0, int r1, float *y, int q8)
     int use_bias = !q8;
 #endif
     const uint8_t *biases = bias_row(a, 0, 0, q8);
-    for (int r = r0; r < r1; r += 4) {
-        const uint8_t *rows[4];
-        for (int i = 0; i < 4; i++) rows[i] = (const uint8_t *)W + (size_t)(r + i < r1 ? r + i : r1 - 1) * nb * bb;
-        __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+    for (int r = r0; r < r1; r += 2) {
+        const uint8_t *x0 = (const uint8_t *)W + (size_t)r * nb * bb;
+        const uint8_t *x1 = (const uint8_t *)W + (size_t)(r + 1 < r1 ? r + 1 : r) * nb * bb;  // past r1: row r again
+        __m256 c0 = _mm256_setzero_ps(), c1 = c0;
         for (int b0 = 0; b0 < nb; b0 += 8) {
             int cnt = nb - b0 < 8 ? nb - b0 : 8;
-            float s[4][8];
-            for (int i = 0; i < 4; i++) _mm256_storeu_ps(s[i], row_scales(rows[i] + b0 * bb, bb, a->d + b0, cnt));
-            // The 4 rows lie together in memory and this pass reads them at 4
+            float s[2][8];
+            _mm256_storeu_ps(s[0], row_scales(x0 + b0 * bb, bb, a->d + b0, cnt));
+            _mm256_storeu_ps(s[1], row_scales(x1 + b0 * bb, bb, a->d + b0, cnt));
+            // The 2 rows lie together in memory and this pass reads them at 2
             // blocks per step: prefetch that far past the current position
             // (an address, not a pointer: it may pass the end of W).
-            uintptr_t next = (uintptr_t)rows[0] + 4 * b0 * bb + PREFETCH_AHEAD;
-            for (size_t off = 0; off < 4 * 8 * bb; off += 64) _mm_prefetch((const char *)(next + off), _MM_HINT_T0);
+            uintptr_t next = (uintptr_t)x0 + 2 * b0 * bb + PREFETCH_AHEAD;
+            for (size_t off = 0; off < 2 * 8 * bb; off += 64) _mm_prefetch((const char *)(next + off), _MM_HINT_T0);
             for (int k = 0; k < cnt; k++) {
                 size_t b = (size_t)(b0 + k), off = b * bb + 2;
                 __m256i q = act_q(a, 0, (int)b);
                 __m256i bias = use_bias ? act_bias(biases, (int)b, q8) : _mm256_setzero_si256();
-                c0 = lanes_add(c0, row_block_dot(rows[0] + off, q, bias, q8), &s[0][k]);
-                c1 = lanes_add(c1, row_block_dot(rows[1] + off, q, bias, q8), &s[1][k]);
-                c2 = lanes_add(c2, row_block_dot(rows[2] + off, q, bias, q8), &s[2][k]);
-                c3 = lanes_add(c3, row_block_dot(rows[3] + off, q, bias, q8), &s[3][k]);
+                c0 = lanes_add(c0, row_block_dot(x0 + off, q, bias, q8), &s[0][k]);
+                c1 = lanes_add(c1, row_block_dot(x1 + off, q, bias, q8), &s[1][k]);
             }
         }
-        __m256 c[4] = {c0, c1, c2, c3};
-        for (int i = 0; i < 4 && r + i < r1; i++) y[r + i] = lanes_combine(c[i]);
+        y[r] = lanes_combine(c0);
+        if (r + 1 < r1) y[r + 1] = lanes_combine(c1);
     }
 }
 
