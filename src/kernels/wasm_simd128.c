@@ -119,7 +119,7 @@ static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
 // arithmetically. Q8_0's two halves give even and odd elements by
 // (v << 8) >> 8 and v >> 8. Then lane = lane + (float)p * s.
 //
-// T = 1 (decoding) streams 4 rows at a time from memory, taking the weights
+// T = 1 (decoding) streams 2 rows at a time from memory, taking the weights
 // apart on the fly. T > 1 takes each 4-row group's weights apart once into a
 // panel (int16, plus the scales as f32) that every token then reuses.
 
@@ -174,55 +174,64 @@ static inline v128_t scales4(const void *p0, const void *p1, const void *p2, con
 // ---- T = 1: one pass over the weights, straight from memory ----
 
 // Without a prefetch instruction in wasm, plain loads of one byte per cache
-// line this far ahead of the 4 rows being read start the next lines early:
+// line this far ahead of the 2 rows being read start the next lines early:
 // the weights come from DRAM while decoding. A load that misses holds up the
 // instructions behind it until its line arrives, so the loads go in batches
-// (the lines of 8 blocks of the 4 rows, at most 17) whose waits overlap: a
-// token ~10 % faster in Node than one load per block, ~20 % than none
-// (bench_kernels --cpu; 4.6 to 16 KB ahead about the same, batches of 24
-// blocks and more slower again).
+// (the lines of 12 blocks of the 2 rows, 7 lines for Q4_0) whose waits
+// overlap. bench_kernels --cpu in Node: one load per block ~10 % faster than
+// none, batches ~12 % faster again; 2 rows per pass (fewer DRAM streams)
+// ~8 % faster than 4 with batches of 12 blocks (4, 8, 16, 24 slower).
 #define TOUCH_AHEAD 9216
-#define TOUCH_BATCH 8
+#define TOUCH_BATCH 12
 
-// y[r] for rows [r0, r1), 4 rows per pass sharing each activation block.
+// One block of 2 rows (blocks at x0, x1) with activations qa (q16 order),
+// scales s0, s1 in every lane, into c[0], c[1] (row 0) and c[2], c[3].
+static inline void rows2_block(const uint8_t *x0, const uint8_t *x1, const int16_t *qa, int q8, v128_t s0, v128_t s1,
+                               v128_t c[4]) {
+    v128_t A[4], w[4];
+    load_acts(qa, A);
+    block_i16(x0, q8, w);
+    block_acc(w, A, s0, &c[0], &c[1]);
+    block_i16(x1, q8, w);
+    block_acc(w, A, s1, &c[2], &c[3]);
+}
+
+// y[r] for rows [r0, r1), 2 rows per pass sharing each activation block,
+// blocks in pairs (one scale conversion for 2 rows x 2 blocks). The touches
+// stay inside rows [0, r1): memory past them may not exist.
 static inline __attribute__((always_inline)) void
 matvec_quant(const void *W, const slm_acts *a, int r0, int r1, float *y, int q8) {
     int nb = a->n / SLM_QK;
     size_t bb = q8 ? sizeof(slm_block_q8_0) : sizeof(slm_block_q4_0);
-    // the touches stay inside rows [0, r1): memory past them may not exist
     const uint8_t *last = (const uint8_t *)W + (size_t)r1 * nb * bb - 1;
-    for (int r = r0; r < r1; r += 4) {
-        const uint8_t *rows[4];
-        for (int i = 0; i < 4; i++)  // past r1, repeat the last row (its results are dropped)
-            rows[i] = (const uint8_t *)W + (size_t)(r + i < r1 ? r + i : r1 - 1) * nb * bb;
-        v128_t lo0 = wasm_f32x4_const_splat(0.0f), lo1 = lo0, lo2 = lo0, lo3 = lo0, hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0;
+    for (int r = r0; r < r1; r += 2) {
+        const uint8_t *row0 = (const uint8_t *)W + (size_t)r * nb * bb;
+        const uint8_t *row1 = (const uint8_t *)W + (size_t)(r + 1 < r1 ? r + 1 : r) * nb * bb;  // past r1: row r again
+        v128_t zero = wasm_f32x4_const_splat(0.0f), c[4] = {zero, zero, zero, zero};  // row 0 lanes 0..3, 4..7, row 1
         for (int b0 = 0; b0 < nb; b0 += TOUCH_BATCH) {
             int b1 = nb - b0 < TOUCH_BATCH ? nb : b0 + TOUCH_BATCH;
-            // the 4 rows lie together and are read 4 blocks per step: touch
+            // the 2 rows lie together and are read 2 blocks per step: touch
             // what this batch reads, TOUCH_AHEAD further on
-            const uint8_t *ahead = rows[0] + 4 * (size_t)b0 * bb + TOUCH_AHEAD;
-            for (size_t k = 0; k < 4 * (size_t)(b1 - b0) * bb; k += 64)
+            const uint8_t *ahead = row0 + 2 * (size_t)b0 * bb + TOUCH_AHEAD;
+            for (size_t k = 0; k < 2 * (size_t)(b1 - b0) * bb; k += 64)
                 (void)*(volatile const uint8_t *)(ahead + k < last ? ahead + k : last);
             // pointers stepped block by block (see panel_token)
-            const uint8_t *x0 = rows[0] + (size_t)b0 * bb, *x1 = rows[1] + (size_t)b0 * bb;
-            const uint8_t *x2 = rows[2] + (size_t)b0 * bb, *x3 = rows[3] + (size_t)b0 * bb;
+            const uint8_t *x0 = row0 + (size_t)b0 * bb, *x1 = row1 + (size_t)b0 * bb;
             const int16_t *qa = (const int16_t *)a->aux + (size_t)b0 * SLM_QK;
-            for (int b = b0; b < b1; b++, x0 += bb, x1 += bb, x2 += bb, x3 += bb, qa += SLM_QK) {
-                v128_t A[4], w[4];
-                load_acts(qa, A);
-                v128_t s = wasm_f32x4_mul(scales4(x0, x1, x2, x3), wasm_f32x4_splat(a->d[b]));
-                block_i16(x0, q8, w);
-                block_acc(w, A, SPLAT(s, 0), &lo0, &hi0);
-                block_i16(x1, q8, w);
-                block_acc(w, A, SPLAT(s, 1), &lo1, &hi1);
-                block_i16(x2, q8, w);
-                block_acc(w, A, SPLAT(s, 2), &lo2, &hi2);
-                block_i16(x3, q8, w);
-                block_acc(w, A, SPLAT(s, 3), &lo3, &hi3);
+            int b = b0;
+            for (; b + 2 <= b1; b += 2, x0 += 2 * bb, x1 += 2 * bb, qa += 2 * SLM_QK) {
+                v128_t d2 = wasm_v128_load64_zero(a->d + b);  // scales: row 0, row 1 of block b, then of b + 1
+                v128_t s = wasm_f32x4_mul(scales4(x0, x1, x0 + bb, x1 + bb), wasm_i32x4_shuffle(d2, d2, 0, 0, 1, 1));
+                rows2_block(x0, x1, qa, q8, SPLAT(s, 0), SPLAT(s, 1), c);
+                rows2_block(x0 + bb, x1 + bb, qa + SLM_QK, q8, SPLAT(s, 2), SPLAT(s, 3), c);
+            }
+            if (b < b1) {
+                v128_t s = wasm_f32x4_mul(scales4(x0, x1, x0, x1), wasm_f32x4_splat(a->d[b]));
+                rows2_block(x0, x1, qa, q8, SPLAT(s, 0), SPLAT(s, 1), c);
             }
         }
-        float out[4] = {lanes_combine(lo0, hi0), lanes_combine(lo1, hi1), lanes_combine(lo2, hi2), lanes_combine(lo3, hi3)};
-        for (int i = 0; i < 4 && r + i < r1; i++) y[r + i] = out[i];
+        y[r] = lanes_combine(c[0], c[1]);
+        if (r + 1 < r1) y[r + 1] = lanes_combine(c[2], c[3]);
     }
 }
 
