@@ -14,11 +14,14 @@ CLI_SRC := $(wildcard src/cli/*.c)
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-# Per-architecture kernel flags: the x86 SIMD file is built for AVX2 and only
-# called after run-time CPU detection (src/kernels/select.c).
+# Per-architecture kernel flags: the x86 SIMD files are built for AVX2 (and
+# AVX-VNNI) and only called after run-time CPU detection (src/kernels/select.c).
 ifneq (,$(findstring x86_64,$(ARCH)))
 AVX2_FLAGS := -mavx2 -mfma -mf16c
+VNNI_FLAGS := $(AVX2_FLAGS) -mavxvnni
 endif
+# the flags of the source file $<
+KFLAGS = $(if $(findstring x86_avx2,$<),$(AVX2_FLAGS),$(if $(findstring x86_avxvnni,$<),$(VNNI_FLAGS)))
 
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 # quiet by default: `make V=1` shows full commands
@@ -46,7 +49,7 @@ $(BUILD)/models/stories260K-q4_0.gguf: $(BUILD)/models/stories260K.gguf
 $(BUILD)/opt/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "cc      $<"
-	$(Q)$(CC) $(BASE) $(CFLAGS) $(if $(findstring x86_avx2,$<),$(AVX2_FLAGS)) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(BASE) $(CFLAGS) $(KFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libslm.a: $(call obj,opt,$(LIB_SRC))
 	@rm -f $@
@@ -61,7 +64,7 @@ SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-
 $(BUILD)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "cc asan $<"
-	$(Q)$(CC) $(BASE) $(SAN) $(if $(findstring x86_avx2,$<),$(AVX2_FLAGS)) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(BASE) $(SAN) $(KFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/asan/libslm.a: $(call obj,asan,$(LIB_SRC))
 	@rm -f $@
@@ -94,7 +97,7 @@ FUZZ_SECONDS ?= 60
 
 $(BUILD)/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(if $(findstring x86_avx2,$<),$(AVX2_FLAGS)) -c $< -o $@
+	$(FUZZ_CC) $(BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(KFLAGS) -c $< -o $@
 
 .SECONDARY: $(call obj,fuzz,$(LIB_SRC))
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(call obj,fuzz,$(LIB_SRC))

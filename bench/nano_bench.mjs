@@ -25,7 +25,7 @@ const median = (a) => { const b = [...a].sort((x, y) => x - y), k = b.length >> 
 
 const llama = process.argv.includes('--llama'), causal = join(root, 'build/bench/nano-causal-q4_0.gguf');
 const nat = [], wasm = [], ours = [], peer = [];
-let text;
+let text, kernels;
 for (let r = 0; r < rounds; r++) {
   if (llama) {
     const run = (cmd, args, cwd) => JSON.parse(execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
@@ -37,6 +37,7 @@ for (let r = 0; r < rounds; r++) {
   const out = execFileSync(join(root, 'build/nano_bench'), ['--reps', String(reps), model], { cwd: root, encoding: 'utf8' });
   nat.push(Number(out.split('\n').find((l) => l.startsWith(model) || l.includes('.gguf')).trim().split(/\s+/)[3]));
   text = out.match(/^text: "(.*)"$/m)[1];
+  kernels = out.match(/, (\w+) kernels,/)[1];
 
   const m = await loadModel(model, { threads: 1 });
   const ms = [];
@@ -51,10 +52,10 @@ for (let r = 0; r < rounds; r++) {
 }
 const n = median(nat), w = median(wasm);
 console.log(`"${text}" on ${model}, ${rounds} rounds of ${reps} classifications, one thread`);
-console.log(`native (AVX2)        ${n.toFixed(3)} ms`);
+console.log(`native (${kernels})`.padEnd(21) + `${n.toFixed(3)} ms`);
 console.log(`wasm SIMD128 (Node)  ${w.toFixed(3)} ms  (${(w / n).toFixed(2)} x native)`);
 if (llama) {
   console.log(`causal decoder of the same layers, 16-token prefill, one thread:`);
-  console.log(`slm360 (AVX2)        ${median(ours).toFixed(3)} ms`);
+  console.log(`slm360 (${kernels})`.padEnd(21) + `${median(ours).toFixed(3)} ms`);
   console.log(`llama.cpp (prebuilt) ${median(peer).toFixed(3)} ms`);
 }

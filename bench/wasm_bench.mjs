@@ -211,7 +211,7 @@ const add = (key, r) => (results[key] ??= []).push(r);
 for (let round = 0; round < (process.argv.includes("--memory-only") ? 0 : rounds); round++) {
   const nativeRuns = execFileSync(slm, ['bench', '-m', model, '-p', String(P), '-n', String(N), '--threads', '1,2', '--reps', String(reps), '--json'], { encoding: 'utf8' })
     .trim().split('\n').map((l) => JSON.parse(l));
-  for (const r of nativeRuns) add(`native/${r.threads}`, { prefillMs: r.prefill_ms, msPerToken: r.decode_ms_per_token });
+  for (const r of nativeRuns) add(`native/${r.threads}`, { prefillMs: r.prefill_ms, msPerToken: r.decode_ms_per_token, kernels: r.kernels });
   for (const threads of [1, 2]) {
     add(`node/${threads}`, await run(['--child', '--model', model, '--threads', String(threads), '-p', String(P), '-n', String(N), '--reps', String(reps)]));
     if (!chromium) continue;
@@ -243,7 +243,7 @@ for (const key of Object.keys(results).sort()) {
   const [engine, threads] = key.split('/'), nat = `native/${threads}`;
   const pre = med(key, 'prefillMs'), dec = med(key, 'msPerToken');
   const load = engine === 'native' ? '' : med(key, 'loadMs').toFixed(0);
-  const build = results[key][0].build ?? (engine === 'native' ? 'avx2' : '');
+  const build = results[key][0].build ?? results[key][0].kernels ?? '';
   console.log(`| ${engine} | ${threads} | ${build} | ${load} | ${pre.toFixed(0)} | ${(pre / med(nat, 'prefillMs')).toFixed(2)} | ` +
     `${dec.toFixed(2)} | ${(dec / med(nat, 'msPerToken')).toFixed(2)} | ${(1000 / dec).toFixed(1)} |`);
 }

@@ -45,7 +45,7 @@ void slm_context_free(slm_context *c) {
     pool_free(c->pool);
     free(c->kcache); free(c->vcache); free(c->rope_cos); free(c->rope_sin);
     free(c->x); free(c->xb); free(c->xb2); free(c->q); free(c->hb); free(c->hb2); free(c->scores);
-    free(c->acts.q); free(c->acts.d); free(c->acts.g);
+    free(c->acts.q); free(c->acts.d); free(c->acts.g); free(c->acts.aux);
     free(c);
 }
 
@@ -91,8 +91,10 @@ slm_status slm_context_new(const slm_model *m, const slm_context_params *p, slm_
     c->acts.q = alloc64(c, B * widest);
     c->acts.d = alloc64(c, B * widest / SLM_QK * sizeof(float) + sizeof(float));
     c->acts.g = alloc64(c, B * widest / 4 * sizeof(int32_t) + sizeof(int32_t));
+    c->acts.aux = alloc64(c, B * widest / SLM_QK * SLM_ACTS_AUX);
     if (!c->pool || !c->kcache || !c->vcache || !c->rope_cos || !c->rope_sin || !c->x || !c->xb || !c->xb2 ||
-        !c->q || !c->hb || !c->hb2 || !c->scores || !c->acts.q || !c->acts.d || !c->acts.g) {
+        !c->q || !c->hb || !c->hb2 || !c->scores || !c->acts.q || !c->acts.d || !c->acts.g ||
+        !c->acts.aux) {
         size_t want = 2 * cache;
         slm_context_free(c);
         return slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory allocating the context (KV cache %.1f MB)",
@@ -127,6 +129,7 @@ typedef struct {
     const slm_acts *a;      // x as int8, when any weight is quantized
     int T, n_out;
     mm_out out[3];          // products sharing the input, e.g. q, k, v
+    atomic_int next;        // the next row to hand out (pool_take)
 } mm_job;
 
 static int is_quantized(uint32_t type) { return type == SLM_TYPE_Q4_0 || type == SLM_TYPE_Q8_0; }
@@ -141,20 +144,22 @@ static void matmul_rows(const slm_kernels *k, const slm_weight *w, const float *
     }
 }
 
-// The outputs' rows laid end to end, split evenly: balances q/k/v of
-// different heights in one dispatch.
+// The outputs' rows laid end to end, handed out in chunks of a multiple of
+// 16 rows, about 8 per thread: balances q/k/v of different heights in one
+// dispatch, and threads that run get the work of one that waits.
 static void mm_task(void *arg, int ith, int nth) {
     mm_job *j = arg;
+    (void)ith;
     int total = 0;
     for (int i = 0; i < j->n_out; i++) total += j->out[i].w->rows;
-    int lo, hi;
-    pool_split(total, ith, nth, 16, &lo, &hi);
-    for (int i = 0, base = 0; i < j->n_out; base += j->out[i].w->rows, i++) {
-        int r0 = lo - base, r1 = hi - base, rows = j->out[i].w->rows;
-        r0 = r0 < 0 ? 0 : r0;
-        r1 = r1 > rows ? rows : r1;
-        if (r0 < r1) matmul_rows(j->k, j->out[i].w, j->x, j->a, j->T, r0, r1, j->out[i].y, j->out[i].ldy);
-    }
+    int chunk = (total + 16 * 8 * nth - 1) / (16 * 8 * nth) * 16, lo, hi;
+    while (pool_take(&j->next, total, chunk, &lo, &hi))
+        for (int i = 0, base = 0; i < j->n_out; base += j->out[i].w->rows, i++) {
+            int r0 = lo - base, r1 = hi - base, rows = j->out[i].w->rows;
+            r0 = r0 < 0 ? 0 : r0;
+            r1 = r1 > rows ? rows : r1;
+            if (r0 < r1) matmul_rows(j->k, j->out[i].w, j->x, j->a, j->T, r0, r1, j->out[i].y, j->out[i].ldy);
+        }
 }
 
 void forward_matmul(slm_context *c, const float *x, int T, int n_out, const slm_weight *w0, float *y0, int ldy0,
@@ -174,6 +179,7 @@ typedef struct {
     slm_context *c;
     int layer, T, pos0, causal;
     float *out;     // (T, dim)
+    atomic_int next;  // the next (token, head) pair to hand out
 } attn_job;
 
 // Attention for tokens pos0..pos0+T-1 over the cache, one (token, head) pair
@@ -181,6 +187,7 @@ typedef struct {
 // encoders, bidirectional (every token sees all pos0+T positions).
 static void attn_task(void *arg, int ith, int nth) {
     attn_job *j = arg;
+    (void)nth;
     slm_context *c = j->c;
     const slm_model_info *in = &c->m->info;
     const slm_kernels *k = c->k;
@@ -189,18 +196,19 @@ static void attn_task(void *arg, int ith, int nth) {
     float scale = 1.0f / sqrtf((float)hd);
     float *att = c->scores + (size_t)ith * c->n_ctx;
     int lo, hi;
-    pool_split(j->T * in->n_heads, ith, nth, 1, &lo, &hi);
-    for (int u = lo; u < hi; u++) {
-        int t = u / in->n_heads, h = u % in->n_heads, pos = j->causal ? j->pos0 + t : j->pos0 + j->T - 1;
-        const float *q = c->q + (size_t)t * in->dim + h * hd;
-        const float *kc = c->kcache + layer_off + (size_t)(h / group) * hd;
-        const float *vc = c->vcache + layer_off + (size_t)(h / group) * hd;
-        for (int p = 0; p <= pos; p++) att[p] = k->dot(q, kc + (size_t)p * kv_dim, hd) * scale;
-        k->softmax(att, pos + 1);
-        float *o = j->out + (size_t)t * in->dim + h * hd;
-        memset(o, 0, hd * sizeof(float));
-        for (int p = 0; p <= pos; p++) k->axpy(att[p], vc + (size_t)p * kv_dim, o, hd);
-    }
+    while (pool_take(&j->next, j->T * in->n_heads, 1, &lo, &hi))
+        for (int u = lo; u < hi; u++) {
+            int t = u / in->n_heads, h = u % in->n_heads, pos = j->causal ? j->pos0 + t : j->pos0 + j->T - 1;
+            const float *q = c->q + (size_t)t * in->dim + h * hd;
+            const float *kc = c->kcache + layer_off + (size_t)(h / group) * hd;
+            const float *vc = c->vcache + layer_off + (size_t)(h / group) * hd;
+            k->dot_rows(q, kc, kv_dim, pos + 1, hd, att);
+            for (int p = 0; p <= pos; p++) att[p] = att[p] * scale;
+            k->softmax(att, pos + 1);
+            float *o = j->out + (size_t)t * in->dim + h * hd;
+            memset(o, 0, hd * sizeof(float));
+            k->axpy_rows(att, vc, kv_dim, pos + 1, hd, o);
+        }
 }
 
 // ---- the layers -------------------------------------------------------------

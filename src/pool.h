@@ -3,6 +3,8 @@
 #ifndef SLM_POOL_H
 #define SLM_POOL_H
 
+#include <stdatomic.h>
+
 typedef struct slm_pool slm_pool;
 typedef void (*slm_task_fn)(void *arg, int thread, int n_threads);
 
@@ -21,4 +23,16 @@ static inline void pool_split(int n, int i, int nt, int align, int *lo, int *hi)
     *hi = b < n ? b : n;
 }
 
+// Work handed out on demand: each call takes the next chunk [*lo, *hi) of n
+// items from the shared counter *next (0 before pool_run), 0 when none are
+// left. Whichever threads are running take the work, so one that the OS
+// keeps waiting (a busy machine) holds up no one; every item still goes to
+// exactly one thread.
+static inline int pool_take(atomic_int *next, int n, int chunk, int *lo, int *hi) {
+    int a = atomic_fetch_add_explicit(next, chunk, memory_order_relaxed);
+    if (a >= n) return 0;
+    *lo = a;
+    *hi = n - a < chunk ? n : a + chunk;
+    return 1;
+}
 #endif

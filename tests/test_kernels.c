@@ -88,6 +88,7 @@ static void acts_alloc(slm_acts *a, int T, int n) {
     a->q = xmalloc((size_t)T * n);
     a->d = xmalloc((size_t)T * (n / SLM_QK) * sizeof(float));
     a->g = xmalloc((size_t)T * (n / 4) * sizeof(int32_t));
+    a->aux = xmalloc((size_t)T * (n / SLM_QK) * SLM_ACTS_AUX);
     a->T = T;
     a->n = n;
 }
@@ -96,11 +97,11 @@ static void acts_free(slm_acts *a) {
     free(a->q);
     free(a->d);
     free(a->g);
+    free(a->aux);
 }
 
-// Activations for the matmul tests: random rows, some extreme blocks, quantized
-// by the reference.
-static void rand_acts(slm_acts *a, int T, int n) {
+// Activations for the matmul tests: random rows, some extreme blocks.
+static float *rand_act_rows(int T, int n) {
     float *x = rand_floats((size_t)T * n, 1.0f);
     for (int b = 0; b < T * n / SLM_QK; b++) {
         int kind = rng_int(12);
@@ -111,9 +112,13 @@ static void rand_acts(slm_acts *a, int T, int n) {
             if (kind == 2) *v = (i & 1) ? -127.0f : 127.0f;
         }
     }
+    return x;
+}
+
+// x (T, n) quantized by backend k into a (allocated here).
+static void make_acts(const slm_kernels *k, const float *x, int T, int n, slm_acts *a) {
     acts_alloc(a, T, n);
-    slm_kernels_scalar.quantize_acts(x, T, n, a);
-    free(x);
+    k->quantize_acts(x, T, n, a);
 }
 
 // ---- 1. the reference against double precision --------------------------------
@@ -404,34 +409,38 @@ static void test_quantize(void) {
 
 static void check_matmul_quant(int q8, int m, int n, int T, int r0, int r1, int ldy) {
     void *w = q8 ? rand_q8_0(m, n) : rand_q4_0(m, n);
-    slm_acts a;
-    rand_acts(&a, T, n);
+    float *x = rand_act_rows(T, n);
+    slm_acts a, b;  // each backend's matmuls take its own quantize_acts' output
+    make_acts(S, x, T, n, &a);
+    make_acts(K, x, T, n, &b);
     size_t ny = (size_t)(T - 1) * ldy + m;
     float *ya = xmalloc(ny * sizeof *ya), *yb = xmalloc(ny * sizeof *yb);
     for (size_t i = 0; i < ny; i++) ya[i] = yb[i] = -12345.0f;  // untouched outside rows r0..r1
     if (q8) {
         S->matmul_q8_0(w, &a, r0, r1, ya, ldy);
-        K->matmul_q8_0(w, &a, r0, r1, yb, ldy);
+        K->matmul_q8_0(w, &b, r0, r1, yb, ldy);
     } else {
         S->matmul_q4_0(w, &a, r0, r1, ya, ldy);
-        K->matmul_q4_0(w, &a, r0, r1, yb, ldy);
+        K->matmul_q4_0(w, &b, r0, r1, yb, ldy);
     }
     CHECK(same(ya, yb, ny * sizeof *ya), "%s matmul_%s m=%d n=%d T=%d rows %d..%d ldy=%d: first diff at %d", K->name,
           q8 ? "q8_0" : "q4_0", m, n, T, r0, r1, ldy, first_diff(ya, yb, ny));
-    free(w), free(ya), free(yb);
+    free(w), free(x), free(ya), free(yb);
     acts_free(&a);
+    acts_free(&b);
 }
 
 static void test_matmul_quant(void) {
-    // m, n, T, r0, r1, ldy (n = 2080 and 4128 cross the AVX2 panel width, T = 33 its token pass;
-    // T = 1 with n/32 not a multiple of 8 ends the AVX2 mat-vec on a partial batch of scales)
+    // m, n, T, r0, r1, ldy (n = 2080 and 4128 cross the panel width of 64 blocks, T = 33 and 35
+    // the token pass of 32, also together; T = 1 with n/32 not a multiple of 8 ends the AVX2
+    // mat-vec on a partial batch of scales and the wasm one on a partial batch of touches)
     static const int cases[][6] = {
         {1, 32, 1, 0, 1, 1},      {4, 32, 1, 0, 4, 4},       {5, 64, 2, 0, 5, 7},        {7, 96, 3, 1, 6, 9},
         {16, 256, 7, 3, 14, 20},  {9, 768, 1, 0, 9, 9},      {13, 768, 33, 2, 11, 16},   {6, 1056, 2, 0, 6, 6},
         {5, 2080, 3, 1, 5, 8},    {3, 128, 33, 0, 3, 3},     {37, 64, 5, 5, 36, 40},     {8, 2048, 1, 4, 8, 8},
         {2, 32, 64, 0, 2, 2},     {11, 160, 2, 10, 11, 11},  {12, 64, 67, 0, 12, 12},   {7, 96, 1, 0, 7, 7},
         {10, 320, 1, 1, 10, 12},  {6, 544, 1, 2, 5, 6},      {3, 1056, 1, 0, 3, 3},      {5, 4128, 3, 0, 5, 5},
-        {4, 64, 2, 2, 2, 4},
+        {4, 64, 2, 2, 2, 4},      {6, 2080, 35, 1, 6, 7},    {9, 4128, 33, 0, 9, 9},
     };
     for (int q8 = 0; q8 < 2; q8++)
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
@@ -513,6 +522,27 @@ static void test_elementwise(void) {
         CHECK(same(ya, yb, bytes), "%s swiglu in place n=%d", K->name, n);
         free(a), free(b), free(big), free(ya), free(yb);
     }
+    // dot_rows, axpy_rows: m rows stride apart (a KV cache's heads), against
+    // the reference and against m calls of the backend's own dot and axpy
+    static const int rows_shapes[][3] = {{1, 1, 1}, {3, 8, 8}, {5, 16, 24}, {7, 17, 40}, {33, 32, 128},
+                                         {2, 64, 256}, {200, 64, 256}, {9, 100, 130}, {4, 31, 31}};
+    for (size_t c = 0; c < sizeof rows_shapes / sizeof rows_shapes[0]; c++) {
+        int m = rows_shapes[c][0], n = rows_shapes[c][1], stride = rows_shapes[c][2];
+        float *rows = elem_data(m * stride), *x = rand_floats(n, 1.0f), *a = rand_floats(m, 1.0f);
+        float *oa = xmalloc(m * sizeof *oa), *ob = xmalloc(m * sizeof *ob), *oc = xmalloc(m * sizeof *oc);
+        float *ya = rand_floats(n, 1.0f), *yb = xmalloc(n * sizeof *yb), *yc = xmalloc(n * sizeof *yc);
+        memcpy(yb, ya, n * sizeof *ya), memcpy(yc, ya, n * sizeof *ya);
+        S->dot_rows(x, rows, stride, m, n, oa), K->dot_rows(x, rows, stride, m, n, ob);
+        for (int r = 0; r < m; r++) oc[r] = K->dot(x, rows + (size_t)r * stride, n);
+        CHECK(same(oa, ob, m * sizeof *oa) && same(ob, oc, m * sizeof *ob), "%s dot_rows m=%d n=%d stride=%d", K->name,
+              m, n, stride);
+        S->axpy_rows(a, rows, stride, m, n, ya), K->axpy_rows(a, rows, stride, m, n, yb);
+        for (int r = 0; r < m; r++) K->axpy(a[r], rows + (size_t)r * stride, yc, n);
+        CHECK(same(ya, yb, n * sizeof *ya) && same(yb, yc, n * sizeof *yb), "%s axpy_rows m=%d n=%d stride=%d: first diff at %d",
+              K->name, m, n, stride, first_diff(ya, yb, n));
+        free(rows), free(x), free(a), free(oa), free(ob), free(oc), free(ya), free(yb), free(yc);
+    }
+
     // slm_expf's whole clamped range, through swiglu's exp(-x), lane by lane
     int n = 1 << 20;
     float *g = xmalloc(n * sizeof *g), *one = xmalloc(n * sizeof *one);
@@ -574,7 +604,7 @@ int main(void) {
     test_reference_quant();
     test_reference_float();
 
-    static const char *const backends[] = {"avx2", "neon", "wasm"};
+    static const char *const backends[] = {"avx2", "avxvnni", "neon", "wasm"};
     int tested = 0;
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
         K = slm_kernels_by_name(backends[i]);

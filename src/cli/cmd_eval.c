@@ -142,6 +142,7 @@ static double median(double *v, int n) {
 
 typedef struct {
     double prefill_ms, decode_ms_per_token, rss_mb, peak_mb, kv_mb;
+    const char *kernels;  // the backend that ran ("best" resolved)
 } bench_result;
 
 static slm_status bench_one(slm_model *m, int n_prompt, int n_gen, int threads, int reps, const char *kernels,
@@ -156,6 +157,7 @@ static slm_status bench_one(slm_model *m, int n_prompt, int n_gen, int threads, 
     slm_context *c;
     slm_status st = slm_context_new(m, &cp, &c, err);
     if (st) return st;
+    r->kernels = slm_context_kernels(c);
     int32_t *ids = malloc((size_t)(n_prompt + n_gen) * sizeof *ids);
     float *logits = malloc((size_t)in.vocab_size * sizeof *logits);
     double *pre = malloc((size_t)(reps + 1) * sizeof(double)), *dec = malloc((size_t)(reps + 1) * sizeof(double));
@@ -230,7 +232,7 @@ int cmd_bench(int argc, char **argv) {
         if (cli_int(item, "--threads", 1, 256, &nt)) { rc = EXIT_USAGE; break; }
         bench_result r;
         if (bench_one(m, n_prompt, n_gen, nt, reps, kernels, &r, &err)) { rc = cli_fail(&err); break; }
-        const char *kname = kernels ? kernels : "best";
+        const char *kname = r.kernels;
         // memory over budget: peak resident minus (weights file + KV cache)
         double over = r.peak_mb - file_mb - r.kv_mb;
         if (json)

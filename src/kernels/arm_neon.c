@@ -242,6 +242,45 @@ static void axpy(float a, const float *x, float *y, int n) {
     for (; i < n; i++) y[i] = y[i] + a * x[i];
 }
 
+// 2 rows at a time, sharing the loads of x.
+static void dot_rows(const float *x, const float *rows, size_t stride, int m, int n, float *out) {
+    int r = 0;
+    for (; r + 2 <= m; r += 2) {
+        const float *w0 = rows + (size_t)r * stride, *w1 = w0 + stride;
+        float32x4_t lo0 = vdupq_n_f32(0.0f), hi0 = lo0, lo1 = lo0, hi1 = lo0;
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            float32x4_t x0 = vld1q_f32(x + i), x1 = vld1q_f32(x + i + 4);
+            lo0 = vaddq_f32(lo0, vmulq_f32(x0, vld1q_f32(w0 + i)));
+            hi0 = vaddq_f32(hi0, vmulq_f32(x1, vld1q_f32(w0 + i + 4)));
+            lo1 = vaddq_f32(lo1, vmulq_f32(x0, vld1q_f32(w1 + i)));
+            hi1 = vaddq_f32(hi1, vmulq_f32(x1, vld1q_f32(w1 + i + 4)));
+        }
+        out[r] = lanes_finish_dot(lo0, hi0, x, w0, i, n);
+        out[r + 1] = lanes_finish_dot(lo1, hi1, x, w1, i, n);
+    }
+    for (; r < m; r++) out[r] = dot(x, rows + (size_t)r * stride, n);
+}
+
+// y stays in registers, 16 values at a time, while every row is added to it:
+// each y[i] still takes a[0]*x_0[i], a[1]*x_1[i], ... in turn.
+static void axpy_rows(const float *a, const float *rows, size_t stride, int m, int n, float *y) {
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        float32x4_t y0 = vld1q_f32(y + i), y1 = vld1q_f32(y + i + 4), y2 = vld1q_f32(y + i + 8), y3 = vld1q_f32(y + i + 12);
+        for (int r = 0; r < m; r++) {
+            const float *x = rows + (size_t)r * stride + i;
+            y0 = vaddq_f32(y0, vmulq_n_f32(vld1q_f32(x), a[r]));
+            y1 = vaddq_f32(y1, vmulq_n_f32(vld1q_f32(x + 4), a[r]));
+            y2 = vaddq_f32(y2, vmulq_n_f32(vld1q_f32(x + 8), a[r]));
+            y3 = vaddq_f32(y3, vmulq_n_f32(vld1q_f32(x + 12), a[r]));
+        }
+        vst1q_f32(y + i, y0), vst1q_f32(y + i + 4, y1), vst1q_f32(y + i + 8, y2), vst1q_f32(y + i + 12, y3);
+    }
+    if (i < n)
+        for (int r = 0; r < m; r++) axpy(a[r], rows + (size_t)r * stride + i, y + i, n - i);
+}
+
 static void add(float *y, const float *x, int n) {
     int i = 0;
     for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vld1q_f32(x + i)));
@@ -379,6 +418,8 @@ const slm_kernels slm_kernels_neon = {
     .matmul_f16 = matmul_f16,
     .dot = dot,
     .axpy = axpy,
+    .dot_rows = dot_rows,
+    .axpy_rows = axpy_rows,
     .add = add,
     .rmsnorm = rmsnorm,
     .softmax = softmax,

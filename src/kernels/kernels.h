@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #define SLM_QK 32  // values per quantization block (ggml's QK4_0 == QK8_0)
+#define SLM_ACTS_AUX 64  // bytes of slm_acts.aux per block
 
 // ggml's blocks, bit for bit: fp16 scale, then the quants.
 // Q4_0 value e of a block: (e < 16 ? qs[e] & 15 : qs[e - 16] >> 4) - 8, times d.
@@ -34,11 +35,16 @@ typedef struct { uint16_t d; int8_t qs[SLM_QK]; } slm_block_q8_0;        // 34 b
 // values (n % 32 == 0). Block scale d = amax / 127 (f32, not rounded to
 // fp16); q = round-to-nearest-even(x * (d != 0 ? 1/d : 0)), always in
 // [-127, 127]. g holds each group of 4 consecutive q summed (lets Q4_0
-// kernels fold the -8 offset into one subtraction per lane).
+// kernels fold the -8 offset into one subtraction per lane). aux is the
+// backend's own scratch, 64 bytes per block (wasm: q as int16 in the order
+// of its dot products; AVX-VNNI: each block's -8g and -128g), written by its
+// quantize_acts and read only by its own matrix products: a backend's matrix
+// products take activations that the same backend quantized.
 typedef struct {
-    int8_t *q;   // (T, n)
-    float *d;    // (T, n/32)
-    int32_t *g;  // (T, n/4)
+    int8_t *q;     // (T, n)
+    float *d;      // (T, n/32)
+    int32_t *g;    // (T, n/4)
+    void *aux;     // (T, n/32) x SLM_ACTS_AUX bytes
     int T, n;
 } slm_acts;
 
@@ -59,6 +65,11 @@ typedef struct slm_kernels {
 
     float (*dot)(const float *a, const float *b, int n);           // lane sum of a[i]*b[i]
     void (*axpy)(float a, const float *x, float *y, int n);        // y[i] = y[i] + a*x[i]
+    // The same over m rows lying stride floats apart (attention over a KV
+    // cache), exactly as m calls: out[r] = dot(x, rows + r*stride, n), and
+    // axpy(a[r], rows + r*stride, y, n) for r = 0, 1, .., m-1 in turn.
+    void (*dot_rows)(const float *x, const float *rows, size_t stride, int m, int n, float *out);
+    void (*axpy_rows)(const float *a, const float *rows, size_t stride, int m, int n, float *y);
     void (*add)(float *y, const float *x, int n);                  // y[i] = y[i] + x[i]
 
     // out[i] = (x[i] * r) * w[i], r = 1 / sqrtf(lane sum of x[i]*x[i] / n + eps)
@@ -81,6 +92,7 @@ typedef struct slm_kernels {
 extern const slm_kernels slm_kernels_scalar;
 #if defined(__x86_64__) || defined(__i386__)
 extern const slm_kernels slm_kernels_avx2;
+extern const slm_kernels slm_kernels_avxvnni;  // AVX2 + AVX-VNNI (vpdpbusd)
 #endif
 #if defined(__aarch64__)
 extern const slm_kernels slm_kernels_neon;
@@ -89,10 +101,11 @@ extern const slm_kernels slm_kernels_neon;
 extern const slm_kernels slm_kernels_wasm;
 #endif
 
-// The fastest backend this CPU runs (x86: AVX2 if the CPU and OS have it).
+// The fastest backend this CPU runs (x86: AVX-VNNI, else AVX2, if the CPU
+// and OS have it).
 const slm_kernels *slm_kernels_best(void);
-// A backend by name ("scalar", "avx2", "neon", "wasm"), or NULL if this build
-// or CPU lacks it.
+// A backend by name ("scalar", "avx2", "avxvnni", "neon", "wasm"), or NULL if
+// this build or CPU lacks it.
 const slm_kernels *slm_kernels_by_name(const char *name);
 
 // The lane-sum combine, shared by every backend's scalar tail code.

@@ -100,6 +100,14 @@ static void axpy(float a, const float *x, float *y, int n) {
     for (int i = 0; i < n; i++) y[i] = y[i] + a * x[i];
 }
 
+static void dot_rows(const float *x, const float *rows, size_t stride, int m, int n, float *out) {
+    for (int r = 0; r < m; r++) out[r] = lane_sum_dot(x, rows + (size_t)r * stride, n);
+}
+
+static void axpy_rows(const float *a, const float *rows, size_t stride, int m, int n, float *y) {
+    for (int r = 0; r < m; r++) axpy(a[r], rows + (size_t)r * stride, y, n);
+}
+
 static void add(float *y, const float *x, int n) {
     for (int i = 0; i < n; i++) y[i] = y[i] + x[i];
 }
@@ -165,6 +173,8 @@ const slm_kernels slm_kernels_scalar = {
     .matmul_f16 = matmul_f16,
     .dot = lane_sum_dot,
     .axpy = axpy,
+    .dot_rows = dot_rows,
+    .axpy_rows = axpy_rows,
     .add = add,
     .rmsnorm = rmsnorm,
     .softmax = softmax,

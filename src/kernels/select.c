@@ -1,6 +1,7 @@
 // Picks a backend at run time. On x86 the AVX2 file is compiled with
-// -mavx2 -mf16c, so we only call it after asking the CPU (and the OS, via
-// XGETBV, that it saves the ymm registers).
+// -mavx2 -mf16c (and the AVX-VNNI one also with -mavxvnni), so we only call
+// them after asking the CPU (and the OS, via XGETBV, that it saves the ymm
+// registers).
 #include <string.h>
 
 #include "kernels.h"
@@ -20,10 +21,21 @@ static int cpu_has_avx2(void) {
     __cpuid_count(7, 0, a, b, c, d);
     return (b >> 5) & 1;
 }
+
+// AVX-VNNI: CPUID.(EAX=7, ECX=1):EAX bit 4 (the VEX-encoded vpdpbusd).
+static int cpu_has_avxvnni(void) {
+    if (!cpu_has_avx2()) return 0;
+    unsigned a, b, c, d;
+    __cpuid_count(7, 0, a, b, c, d);
+    if (a < 1) return 0;  // highest subleaf of leaf 7
+    __cpuid_count(7, 1, a, b, c, d);
+    return (a >> 4) & 1;
+}
 #endif
 
 const slm_kernels *slm_kernels_best(void) {
 #if defined(__x86_64__) || defined(__i386__)
+    if (cpu_has_avxvnni()) return &slm_kernels_avxvnni;
     if (cpu_has_avx2()) return &slm_kernels_avx2;
 #elif defined(__aarch64__)
     return &slm_kernels_neon;
@@ -38,6 +50,7 @@ const slm_kernels *slm_kernels_by_name(const char *name) {
     if (!strcmp(name, "scalar")) return &slm_kernels_scalar;
 #if defined(__x86_64__) || defined(__i386__)
     if (!strcmp(name, "avx2")) return cpu_has_avx2() ? &slm_kernels_avx2 : NULL;
+    if (!strcmp(name, "avxvnni")) return cpu_has_avxvnni() ? &slm_kernels_avxvnni : NULL;
 #endif
 #if defined(__aarch64__)
     if (!strcmp(name, "neon")) return &slm_kernels_neon;

@@ -27,6 +27,14 @@ static inline void lanes_store(float l[8], v128_t lo, v128_t hi) {
     wasm_v128_store(l + 4, hi);
 }
 
+// Lanes (lo, hi) plus the scalar tail terms a[i]*b[i] for i in [i0, n), combined.
+static inline float dot_finish(v128_t lo, v128_t hi, const float *a, const float *b, int i0, int n) {
+    float l[8];
+    lanes_store(l, lo, hi);
+    for (int i = i0; i < n; i++) l[i % 8] = l[i % 8] + a[i] * b[i];
+    return slm_lanes_combine(l);
+}
+
 static float dot(const float *a, const float *b, int n) {
     v128_t lo = wasm_f32x4_const_splat(0.0f), hi = lo;
     int i = 0;
@@ -34,32 +42,34 @@ static float dot(const float *a, const float *b, int n) {
         lo = wasm_f32x4_add(lo, wasm_f32x4_mul(wasm_v128_load(a + i), wasm_v128_load(b + i)));
         hi = wasm_f32x4_add(hi, wasm_f32x4_mul(wasm_v128_load(a + i + 4), wasm_v128_load(b + i + 4)));
     }
-    float l[8];
-    lanes_store(l, lo, hi);
-    for (; i < n; i++) l[i % 8] = l[i % 8] + a[i] * b[i];
-    return slm_lanes_combine(l);
+    return dot_finish(lo, hi, a, b, i, n);
 }
 
 // ---- fp16 --------------------------------------------------------------------
 
-// Four halves (in the low 16 bits of each u32 lane) to f32, as slm_f16_to_f32.
-static inline v128_t f16x4_to_f32(v128_t h) {
-    v128_t sign = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_const_splat(0x8000)), 16);
-    v128_t exp = wasm_v128_and(h, wasm_i32x4_const_splat(0x7c00));
-    v128_t mant = wasm_v128_and(h, wasm_i32x4_const_splat(0x3ff));
-    v128_t em = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_const_splat(0x7fff)), 13);
-    v128_t normal = wasm_i32x4_add(em, wasm_i32x4_const_splat(112 << 23));
-    v128_t infnan = wasm_v128_or(em, wasm_i32x4_const_splat(0x7f800000));
-    // zero and subnormal: mant * 2^-24, exact
-    v128_t sub = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(mant), wasm_f32x4_const_splat(5.9604644775390625e-8f));
-    v128_t v = wasm_v128_bitselect(infnan, normal, wasm_i32x4_eq(exp, wasm_i32x4_const_splat(0x7c00)));
-    v = wasm_v128_bitselect(sub, v, wasm_i32x4_eq(exp, wasm_i32x4_const_splat(0)));
-    return wasm_v128_or(v, sign);
+// Four halves in the high 16 bits of each 32-bit lane to f32, as
+// slm_f16_to_f32. Shifted down arithmetically by 3 and masked, a half becomes
+// the f32 sign | exponent | mantissa << 13, which is the value times 2^-112
+// (zero and subnormal halves included: they land on f32 subnormals); one
+// exact multiply by 2^112 rescales it. Infinities and NaNs (exponent 31) take
+// the f32 exponent 255 instead, payload kept.
+static inline v128_t f16hi_to_f32(v128_t h) {
+    v128_t x = wasm_v128_and(wasm_i32x4_shr(h, 3), wasm_u32x4_const_splat(0x8fffe000));
+    v128_t v = wasm_f32x4_mul(x, wasm_f32x4_const_splat(0x1p112f));
+    v128_t infnan = wasm_i32x4_eq(wasm_v128_and(x, wasm_i32x4_const_splat(0x0f800000)), wasm_i32x4_const_splat(0x0f800000));
+    return wasm_v128_bitselect(wasm_v128_or(x, wasm_i32x4_const_splat(0x7f800000)), v, infnan);
 }
+
+// The same for halves in the low 16 bits of each lane.
+static inline v128_t f16x4_to_f32(v128_t h) { return f16hi_to_f32(wasm_i32x4_shl(h, 16)); }
 
 static inline v128_t load_f16x4(const uint16_t *p) { return wasm_u32x4_load16x4(p); }
 
 // ---- activation quantization -------------------------------------------------
+//
+// Besides q, d and g, each block's 32 values go to aux as int16 ("q16"), in
+// the order the matrix products want (see below): A0 = elements 0,2,..,14,
+// A1 = 1,3,..,15, A2 = 16,18,..,30, A3 = 17,19,..,31, 8 lanes each.
 
 static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
     int nb = n / SLM_QK;
@@ -82,6 +92,12 @@ static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
         wasm_v128_store(a->q + blk * SLM_QK + 16, q1);
         wasm_v128_store(a->g + blk * SLM_QK / 4, wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_extadd_pairwise_i8x16(q0)));
         wasm_v128_store(a->g + blk * SLM_QK / 4 + 4, wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_extadd_pairwise_i8x16(q1)));
+        // seen as i16x8, lane k of q0 holds elements 2k (low byte) and 2k+1 (high)
+        int16_t *q16 = (int16_t *)a->aux + blk * SLM_QK;
+        wasm_v128_store(q16, wasm_i16x8_shr(wasm_i16x8_shl(q0, 8), 8));
+        wasm_v128_store(q16 + 8, wasm_i16x8_shr(q0, 8));
+        wasm_v128_store(q16 + 16, wasm_i16x8_shr(wasm_i16x8_shl(q1, 8), 8));
+        wasm_v128_store(q16 + 24, wasm_i16x8_shr(q1, 8));
         a->d[blk] = d;
     }
     a->T = T;
@@ -89,91 +105,217 @@ static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
 }
 
 // ---- quantized matrix products -----------------------------------------------
+//
+// The exact integer p of each lane (kernels.h) comes from i32x4.dot_i16x8,
+// which multiplies int16 lanes and adds neighbouring pairs, on values ordered
+// so that two dots add up to the group-of-4 sums with no shuffle. Seen as
+// i16x8, the 16 bytes qs of a Q4_0 block hold in lane k the bytes 2k (low)
+// and 2k+1: the nibbles of elements 2k (bits 0-3), 2k+16 (4-7), 2k+1 (8-11)
+// and 2k+17 (12-15). Taken apart in the order of q16 (W0 = elements
+// 0,2,..,14, W1 = 1,3,..,15, W2 = 16,..,30, W3 = 17,..,31), dot(W0, A0) +
+// dot(W1, A1) is lanes [p0 p1 p2 p3] and dot(W2, A2) + dot(W3, A3) is
+// [p4 .. p7]. The nibble - 8 is the nibble xor 8 read as a signed 4-bit
+// number: one xor per block, then each nibble shifted to the top and back
+// arithmetically. Q8_0's two halves give even and odd elements by
+// (v << 8) >> 8 and v >> 8. Then lane = lane + (float)p * s.
+//
+// T = 1 (decoding) streams 2 rows at a time from memory, taking the weights
+// apart on the fly. T > 1 takes each 4-row group's weights apart once into a
+// panel (int16, plus the scales as f32) that every token then reuses.
 
-// 16 int8 values widened to two i16x8 (elements 0..7, 8..15).
-typedef struct { v128_t lo, hi; } i16x16;
-
-static inline i16x16 widen(v128_t q) {
-    i16x16 w = {wasm_i16x8_extend_low_i8x16(q), wasm_i16x8_extend_high_i8x16(q)};
-    return w;
-}
-
-// Exact group-of-4 sums of w*a: lane j = sum of elements 4j..4j+3. The i16
-// dot gives pair sums; the shuffles add neighbouring pairs.
-static inline v128_t dot16(i16x16 w, i16x16 a) {
-    v128_t p0 = wasm_i32x4_dot_i16x8(w.lo, a.lo), p1 = wasm_i32x4_dot_i16x8(w.hi, a.hi);
-    return wasm_i32x4_add(wasm_i32x4_shuffle(p0, p1, 0, 2, 4, 6), wasm_i32x4_shuffle(p0, p1, 1, 3, 5, 7));
-}
-
-// A block's 32 weights as signed bytes: lo = elements 0..15, hi = 16..31.
-static inline void block_weights(const uint8_t *blk, int q8, v128_t *lo, v128_t *hi) {
+// The 32 weights of a block (blk: its first byte, the fp16 scale) as int16
+// in q16 order, w[i] pairing with Ai.
+static inline void block_i16(const uint8_t *blk, int q8, v128_t w[4]) {
     if (q8) {
-        const slm_block_q8_0 *b = (const slm_block_q8_0 *)blk;
-        *lo = wasm_v128_load(b->qs);
-        *hi = wasm_v128_load(b->qs + 16);
+        v128_t lo = wasm_v128_load(blk + 2), hi = wasm_v128_load(blk + 18);
+        w[0] = wasm_i16x8_shr(wasm_i16x8_shl(lo, 8), 8);
+        w[1] = wasm_i16x8_shr(lo, 8);
+        w[2] = wasm_i16x8_shr(wasm_i16x8_shl(hi, 8), 8);
+        w[3] = wasm_i16x8_shr(hi, 8);
     } else {
-        const slm_block_q4_0 *b = (const slm_block_q4_0 *)blk;
-        v128_t qs = wasm_v128_load(b->qs), eight = wasm_i8x16_const_splat(8);
-        *lo = wasm_i8x16_sub(wasm_v128_and(qs, wasm_i8x16_const_splat(15)), eight);
-        *hi = wasm_i8x16_sub(wasm_u8x16_shr(qs, 4), eight);
+        v128_t v = wasm_v128_xor(wasm_v128_load(blk + 2), wasm_u16x8_const_splat(0x8888));
+        w[0] = wasm_i16x8_shr(wasm_i16x8_shl(v, 12), 12);
+        w[1] = wasm_i16x8_shr(wasm_i16x8_shl(v, 4), 12);
+        w[2] = wasm_i16x8_shr(wasm_i16x8_shl(v, 8), 12);
+        w[3] = wasm_i16x8_shr(v, 12);
     }
 }
 
-// Adds one block of one row to its lanes (lo: 0..3, hi: 4..7): lane j gets
-// (float)p_j * s, with a0, a1 the activation block's two halves (widened) and
-// ad its scale.
-static inline void row_block(const uint8_t *blk, int q8, i16x16 a0, i16x16 a1, float ad, v128_t *lo, v128_t *hi) {
-    v128_t w0, w1;
-    block_weights(blk, q8, &w0, &w1);
-    v128_t s = wasm_f32x4_splat(slm_f16_to_f32(*(const uint16_t *)blk) * ad);
-    *lo = wasm_f32x4_add(*lo, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(dot16(widen(w0), a0)), s));
-    *hi = wasm_f32x4_add(*hi, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(dot16(widen(w1), a1)), s));
+// acc += (float)p * s for half a block, lanes 0..3 or 4..7: weights w[0],
+// w[1] with activations A0, A1; s is the scale in every lane.
+static inline void half_acc(const v128_t w[2], v128_t A0, v128_t A1, v128_t s, v128_t *acc) {
+    v128_t p = wasm_i32x4_add(wasm_i32x4_dot_i16x8(w[0], A0), wasm_i32x4_dot_i16x8(w[1], A1));
+    *acc = wasm_f32x4_add(*acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(p), s));
 }
 
-// out[i] = row i (blocks at rows[i]) . activations of token t, for 4 rows.
-static inline __attribute__((always_inline)) void
-rows4_token(const uint8_t *const rows[4], size_t bb, const slm_acts *a, int t, int q8, float out[4]) {
-    int n = a->n, nb = n / SLM_QK;
-    const int8_t *q = a->q + (size_t)t * n;
-    const float *ad = a->d + (size_t)t * nb;
-    v128_t lo0 = wasm_f32x4_const_splat(0.0f), lo1 = lo0, lo2 = lo0, lo3 = lo0, hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0;
-    for (int b = 0; b < nb; b++) {
-        i16x16 a0 = widen(wasm_v128_load(q + b * SLM_QK)), a1 = widen(wasm_v128_load(q + b * SLM_QK + 16));
-        row_block(rows[0] + b * bb, q8, a0, a1, ad[b], &lo0, &hi0);
-        row_block(rows[1] + b * bb, q8, a0, a1, ad[b], &lo1, &hi1);
-        row_block(rows[2] + b * bb, q8, a0, a1, ad[b], &lo2, &hi2);
-        row_block(rows[3] + b * bb, q8, a0, a1, ad[b], &lo3, &hi3);
-    }
-    out[0] = lanes_combine(lo0, hi0);
-    out[1] = lanes_combine(lo1, hi1);
-    out[2] = lanes_combine(lo2, hi2);
-    out[3] = lanes_combine(lo3, hi3);
+// The same for a whole block of weights w and activations A (q16 order) into
+// lo, hi (lanes 0..3, 4..7).
+static inline void block_acc(const v128_t w[4], const v128_t A[4], v128_t s, v128_t *lo, v128_t *hi) {
+    half_acc(w, A[0], A[1], s, lo);
+    half_acc(w + 2, A[2], A[3], s, hi);
 }
 
-// Rows in groups of 4 (each activation block widened once for 4 rows); every
-// token reuses the group's weights from cache.
+static inline void load_acts(const int16_t *q16, v128_t A[4]) {
+    for (int i = 0; i < 4; i++) A[i] = wasm_v128_load(q16 + 8 * i);
+}
+
+// The fp16 scales at p0..p3 as f32.
+static inline v128_t scales4(const void *p0, const void *p1, const void *p2, const void *p3) {
+    v128_t h = wasm_i32x4_const_splat(0);
+    h = wasm_v128_load16_lane(p0, h, 1);
+    h = wasm_v128_load16_lane(p1, h, 3);
+    h = wasm_v128_load16_lane(p2, h, 5);
+    h = wasm_v128_load16_lane(p3, h, 7);
+    return f16hi_to_f32(h);
+}
+
+#define SPLAT(v, i) wasm_i32x4_shuffle(v, v, i, i, i, i)
+
+// ---- T = 1: one pass over the weights, straight from memory ----
+
+// Without a prefetch instruction in wasm, plain loads of one byte per cache
+// line this far ahead of the 2 rows being read start the next lines early:
+// the weights come from DRAM while decoding. A load that misses holds up the
+// instructions behind it until its line arrives, so the loads go in batches
+// (the lines of 12 blocks of the 2 rows, 7 lines for Q4_0) whose waits
+// overlap. bench_kernels --cpu in Node: one load per block ~10 % faster than
+// none, batches ~12 % faster again; 2 rows per pass (fewer DRAM streams)
+// ~8 % faster than 4 with batches of 12 blocks (4, 8, 16, 24 slower).
+#define TOUCH_AHEAD 9216
+#define TOUCH_BATCH 12
+
+// One block of 2 rows (blocks at x0, x1) with activations qa (q16 order),
+// scales s0, s1 in every lane, into c[0], c[1] (row 0) and c[2], c[3].
+static inline void rows2_block(const uint8_t *x0, const uint8_t *x1, const int16_t *qa, int q8, v128_t s0, v128_t s1,
+                               v128_t c[4]) {
+    v128_t A[4], w[4];
+    load_acts(qa, A);
+    block_i16(x0, q8, w);
+    block_acc(w, A, s0, &c[0], &c[1]);
+    block_i16(x1, q8, w);
+    block_acc(w, A, s1, &c[2], &c[3]);
+}
+
+// y[r] for rows [r0, r1), 2 rows per pass sharing each activation block,
+// blocks in pairs (one scale conversion for 2 rows x 2 blocks). The touches
+// stay inside rows [0, r1): memory past them may not exist.
 static inline __attribute__((always_inline)) void
-matmul_quant(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy, int q8) {
+matvec_quant(const void *W, const slm_acts *a, int r0, int r1, float *y, int q8) {
+    int nb = a->n / SLM_QK;
     size_t bb = q8 ? sizeof(slm_block_q8_0) : sizeof(slm_block_q4_0);
-    size_t row_bytes = (size_t)(a->n / SLM_QK) * bb;
+    const uint8_t *last = (const uint8_t *)W + (size_t)r1 * nb * bb - 1;
+    for (int r = r0; r < r1; r += 2) {
+        const uint8_t *row0 = (const uint8_t *)W + (size_t)r * nb * bb;
+        const uint8_t *row1 = (const uint8_t *)W + (size_t)(r + 1 < r1 ? r + 1 : r) * nb * bb;  // past r1: row r again
+        v128_t zero = wasm_f32x4_const_splat(0.0f), c[4] = {zero, zero, zero, zero};  // row 0 lanes 0..3, 4..7, row 1
+        for (int b0 = 0; b0 < nb; b0 += TOUCH_BATCH) {
+            int b1 = nb - b0 < TOUCH_BATCH ? nb : b0 + TOUCH_BATCH;
+            // the 2 rows lie together and are read 2 blocks per step: touch
+            // what this batch reads, TOUCH_AHEAD further on
+            const uint8_t *ahead = row0 + 2 * (size_t)b0 * bb + TOUCH_AHEAD;
+            for (size_t k = 0; k < 2 * (size_t)(b1 - b0) * bb; k += 64)
+                (void)*(volatile const uint8_t *)(ahead + k < last ? ahead + k : last);
+            // pointers stepped block by block (see panel_token)
+            const uint8_t *x0 = row0 + (size_t)b0 * bb, *x1 = row1 + (size_t)b0 * bb;
+            const int16_t *qa = (const int16_t *)a->aux + (size_t)b0 * SLM_QK;
+            int b = b0;
+            for (; b + 2 <= b1; b += 2, x0 += 2 * bb, x1 += 2 * bb, qa += 2 * SLM_QK) {
+                v128_t d2 = wasm_v128_load64_zero(a->d + b);  // scales: row 0, row 1 of block b, then of b + 1
+                v128_t s = wasm_f32x4_mul(scales4(x0, x1, x0 + bb, x1 + bb), wasm_i32x4_shuffle(d2, d2, 0, 0, 1, 1));
+                rows2_block(x0, x1, qa, q8, SPLAT(s, 0), SPLAT(s, 1), c);
+                rows2_block(x0 + bb, x1 + bb, qa + SLM_QK, q8, SPLAT(s, 2), SPLAT(s, 3), c);
+            }
+            if (b < b1) {
+                v128_t s = wasm_f32x4_mul(scales4(x0, x1, x0, x1), wasm_f32x4_splat(a->d[b]));
+                rows2_block(x0, x1, qa, q8, SPLAT(s, 0), SPLAT(s, 1), c);
+            }
+        }
+        y[r] = lanes_combine(c[0], c[1]);
+        if (r + 1 < r1) y[r + 1] = lanes_combine(c[2], c[3]);
+    }
+}
+
+// ---- T > 1: panels of weights taken apart once, reused by every token ----
+
+#define KC 64  // blocks per panel: 4 rows of 64 blocks are 16 KB of int16 weights
+#define TC 32  // tokens per pass; their accumulators wait on the stack between panels
+
+typedef struct {
+    v128_t w[KC][4][4];  // [block][row] the 4 vectors of block_i16
+    float d[KC][4];      // [block][row] weight scales
+} panel;
+
+// Blocks b0..b0+nblk-1 of 4 rows (rows[i] = row i's first block) into p.
+static void panel_fill(panel *p, const uint8_t *const rows[4], int b0, int nblk, int q8) {
+    size_t bb = q8 ? sizeof(slm_block_q8_0) : sizeof(slm_block_q4_0);
+    for (int b = 0; b < nblk; b++) {
+        size_t off = (size_t)(b0 + b) * bb;
+        for (int i = 0; i < 4; i++) block_i16(rows[i] + off, q8, p->w[b][i]);
+        wasm_v128_store(p->d[b], scales4(rows[0] + off, rows[1] + off, rows[2] + off, rows[3] + off));
+    }
+}
+
+// Accumulates panel blocks [0, nblk) (activation blocks b0..) of 4 rows into
+// acc[i] (row i: lanes 0..3, 4..7; from zero for the first panel) for token
+// t: lanes 0..3 over all blocks, then lanes 4..7, so that the 4 accumulators
+// of a pass stay in registers.
+static inline void panel_token(const panel *p, int nblk, const slm_acts *a, int t, int b0, v128_t acc[4][2]) {
+    const int16_t *q16 = (const int16_t *)a->aux + (size_t)t * a->n + (size_t)b0 * SLM_QK;
+    const float *ad = a->d + (size_t)t * (a->n / SLM_QK) + b0;
+    for (int h = 0; h < 2; h++) {
+        v128_t c0 = acc[0][h], c1 = acc[1][h], c2 = acc[2][h], c3 = acc[3][h];
+        if (b0 == 0) c0 = c1 = c2 = c3 = wasm_f32x4_const_splat(0.0f);
+        // pointers stepped block by block: the engines do not strength-reduce
+        // index arithmetic (and emcc turns LLVM's off)
+        const int16_t *qa = q16 + 16 * h;
+        const v128_t *w = p->w[0][0] + 2 * h;
+        const float *d = p->d[0];
+        for (int b = 0; b < nblk; b++, qa += SLM_QK, w += 16, d += 4) {
+            v128_t A0 = wasm_v128_load(qa), A1 = wasm_v128_load(qa + 8);
+            v128_t s = wasm_f32x4_mul(wasm_v128_load(d), wasm_f32x4_splat(ad[b]));
+            half_acc(w, A0, A1, SPLAT(s, 0), &c0);
+            half_acc(w + 4, A0, A1, SPLAT(s, 1), &c1);
+            half_acc(w + 8, A0, A1, SPLAT(s, 2), &c2);
+            half_acc(w + 12, A0, A1, SPLAT(s, 3), &c3);
+        }
+        acc[0][h] = c0, acc[1][h] = c1, acc[2][h] = c2, acc[3][h] = c3;
+    }
+}
+
+// Y rows [r0, r1) for either quantized type.
+static void matmul_quant(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy, int q8) {
+    int nb = a->n / SLM_QK;
+    size_t row_bytes = (size_t)nb * (q8 ? sizeof(slm_block_q8_0) : sizeof(slm_block_q4_0));
+    panel p;
+    v128_t accs[TC][4][2];  // [token][row][lanes 0..3, 4..7]
     for (int r = r0; r < r1; r += 4) {
         const uint8_t *rows[4];
         for (int i = 0; i < 4; i++)  // past r1, repeat the last row (its results are dropped)
             rows[i] = (const uint8_t *)W + (size_t)(r + i < r1 ? r + i : r1 - 1) * row_bytes;
-        for (int t = 0; t < a->T; t++) {
-            float out[4];
-            rows4_token(rows, bb, a, t, q8, out);
-            for (int i = 0; i < 4 && r + i < r1; i++) Y[(size_t)t * ldy + r + i] = out[i];
+        // one panel holds the whole row (our models' widths, up to 2048): fill it once for all tokens
+        if (nb <= KC) panel_fill(&p, rows, 0, nb, q8);
+        for (int t0 = 0; t0 < a->T; t0 += TC) {
+            int nt = a->T - t0 < TC ? a->T - t0 : TC;
+            for (int b0 = 0; b0 < nb; b0 += KC) {
+                int nblk = nb - b0 < KC ? nb - b0 : KC;
+                if (nb > KC) panel_fill(&p, rows, b0, nblk, q8);
+                for (int t = 0; t < nt; t++) panel_token(&p, nblk, a, t0 + t, b0, accs[t]);
+            }
+            for (int t = 0; t < nt; t++)
+                for (int i = 0; i < 4 && r + i < r1; i++)
+                    Y[(size_t)(t0 + t) * ldy + r + i] = lanes_combine(accs[t][i][0], accs[t][i][1]);
         }
     }
 }
 
 static void matmul_q4_0(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
-    matmul_quant(W, a, r0, r1, Y, ldy, 0);
+    if (a->T == 1) matvec_quant(W, a, r0, r1, Y, 0);
+    else matmul_quant(W, a, r0, r1, Y, ldy, 0);
 }
 
 static void matmul_q8_0(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
-    matmul_quant(W, a, r0, r1, Y, ldy, 1);
+    if (a->T == 1) matvec_quant(W, a, r0, r1, Y, 1);
+    else matmul_quant(W, a, r0, r1, Y, ldy, 1);
 }
 
 // ---- float matrix products ---------------------------------------------------
@@ -249,6 +391,51 @@ static void axpy(float a, const float *x, float *y, int n) {
     for (; i + 4 <= n; i += 4)
         wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), wasm_f32x4_mul(av, wasm_v128_load(x + i))));
     for (; i < n; i++) y[i] = y[i] + a * x[i];
+}
+
+// 2 rows at a time, sharing the loads of x.
+static void dot_rows(const float *x, const float *rows, size_t stride, int m, int n, float *out) {
+    int r = 0;
+    for (; r + 2 <= m; r += 2) {
+        const float *w0 = rows + (size_t)r * stride, *w1 = w0 + stride;
+        v128_t lo0 = wasm_f32x4_const_splat(0.0f), hi0 = lo0, lo1 = lo0, hi1 = lo0;
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            v128_t x0 = wasm_v128_load(x + i), x1 = wasm_v128_load(x + i + 4);
+            lo0 = wasm_f32x4_add(lo0, wasm_f32x4_mul(x0, wasm_v128_load(w0 + i)));
+            hi0 = wasm_f32x4_add(hi0, wasm_f32x4_mul(x1, wasm_v128_load(w0 + i + 4)));
+            lo1 = wasm_f32x4_add(lo1, wasm_f32x4_mul(x0, wasm_v128_load(w1 + i)));
+            hi1 = wasm_f32x4_add(hi1, wasm_f32x4_mul(x1, wasm_v128_load(w1 + i + 4)));
+        }
+        if (i == n) {
+            out[r] = lanes_combine(lo0, hi0), out[r + 1] = lanes_combine(lo1, hi1);
+        } else {
+            out[r] = dot_finish(lo0, hi0, x, w0, i, n), out[r + 1] = dot_finish(lo1, hi1, x, w1, i, n);
+        }
+    }
+    for (; r < m; r++) out[r] = dot(x, rows + (size_t)r * stride, n);
+}
+
+// y stays in registers, 16 values at a time, while every row is added to it:
+// each y[i] still takes a[0]*x_0[i], a[1]*x_1[i], ... in turn.
+static void axpy_rows(const float *a, const float *rows, size_t stride, int m, int n, float *y) {
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v128_t y0 = wasm_v128_load(y + i), y1 = wasm_v128_load(y + i + 4);
+        v128_t y2 = wasm_v128_load(y + i + 8), y3 = wasm_v128_load(y + i + 12);
+        for (int r = 0; r < m; r++) {
+            const float *x = rows + (size_t)r * stride + i;
+            v128_t av = wasm_f32x4_splat(a[r]);
+            y0 = wasm_f32x4_add(y0, wasm_f32x4_mul(av, wasm_v128_load(x)));
+            y1 = wasm_f32x4_add(y1, wasm_f32x4_mul(av, wasm_v128_load(x + 4)));
+            y2 = wasm_f32x4_add(y2, wasm_f32x4_mul(av, wasm_v128_load(x + 8)));
+            y3 = wasm_f32x4_add(y3, wasm_f32x4_mul(av, wasm_v128_load(x + 12)));
+        }
+        wasm_v128_store(y + i, y0), wasm_v128_store(y + i + 4, y1);
+        wasm_v128_store(y + i + 8, y2), wasm_v128_store(y + i + 12, y3);
+    }
+    if (i < n)
+        for (int r = 0; r < m; r++) axpy(a[r], rows + (size_t)r * stride + i, y + i, n - i);
 }
 
 static void add(float *y, const float *x, int n) {
@@ -366,6 +553,18 @@ static inline void store_scaled_i8(float *out, v128_t q, float d) {
     wasm_v128_store(out + 12, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_i32x4_extend_high_i16x8(hi)), dv));
 }
 
+// A block's 32 weights as signed bytes: lo = elements 0..15, hi = 16..31.
+static inline void block_weights(const uint8_t *blk, int q8, v128_t *lo, v128_t *hi) {
+    if (q8) {
+        *lo = wasm_v128_load(blk + 2);
+        *hi = wasm_v128_load(blk + 18);
+    } else {
+        v128_t qs = wasm_v128_load(blk + 2), eight = wasm_i8x16_const_splat(8);
+        *lo = wasm_i8x16_sub(wasm_v128_and(qs, wasm_i8x16_const_splat(15)), eight);
+        *hi = wasm_i8x16_sub(wasm_u8x16_shr(qs, 4), eight);
+    }
+}
+
 static void row_quant(const void *W, int row, int n, float *out, int q8) {
     size_t bb = q8 ? sizeof(slm_block_q8_0) : sizeof(slm_block_q4_0);
     const uint8_t *blk = (const uint8_t *)W + (size_t)row * (n / SLM_QK) * bb;
@@ -397,6 +596,8 @@ const slm_kernels slm_kernels_wasm = {
     .matmul_f16 = matmul_f16,
     .dot = dot,
     .axpy = axpy,
+    .dot_rows = dot_rows,
+    .axpy_rows = axpy_rows,
     .add = add,
     .rmsnorm = rmsnorm,
     .softmax = softmax,

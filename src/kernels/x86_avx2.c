@@ -6,7 +6,8 @@
 // the last multiple of 8 are added in scalar code to the stored lanes.
 // No FMA instruction is used (this file is built with -mfma only because the
 // flag set is shared); every a*b+c is a multiply, then an add.
-#if defined(__x86_64__) || defined(__i386__)
+// x86_avxvnni.c includes this file with SLM_X86_VNNI defined.
+#if (defined(__x86_64__) || defined(__i386__)) && (!defined(SLM_X86_VNNI) || defined(__AVXVNNI__))
 
 #include <immintrin.h>
 #include <math.h>
@@ -64,8 +65,14 @@ static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
         __m256i q = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
         q = _mm256_permutevar8x32_epi32(q, unzip);
         _mm256_storeu_si256((__m256i *)(a->q + blk * SLM_QK), q);
-        _mm256_storeu_si256((__m256i *)(a->g + blk * SLM_QK / 4),
-                            _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q), ones16));
+        __m256i g = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q), ones16);
+        _mm256_storeu_si256((__m256i *)(a->g + blk * SLM_QK / 4), g);
+#ifdef SLM_X86_VNNI
+        // the sums' starts of unsigned_dot: -8g (Q4_0), -128g (Q8_0)
+        __m256i *aux = (__m256i *)((uint8_t *)a->aux + blk * SLM_ACTS_AUX);
+        _mm256_storeu_si256(aux, _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(g, 3)));
+        _mm256_storeu_si256(aux + 1, _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(g, 7)));
+#endif
         a->d[blk] = d;
     }
     a->T = T;
@@ -74,17 +81,21 @@ static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
 
 // ---- quantized matrix products -----------------------------------------------
 //
-// The exact integer p of each lane (kernels.h) comes from maddubs, which
-// multiplies unsigned by signed bytes and adds neighbours into int16 (at most
-// 2*128*127 = 32512 here: it never saturates), then madd with ones adds those
-// pairs. Two forms:
-//   nibbles 0..15 (Q4_0, T = 1): maddubs(nibble, a) - 8*g, g being the group
-//     sums in slm_acts;
-//   signed weights w (Q8_0, and Q4_0's nibble - 8 in panels): maddubs(|w|, a
-//     with w's sign); |-128| is 128 as an unsigned byte, so Q8_0's -128 is exact.
+// The exact integer p of each lane (kernels.h), AVX2: maddubs multiplies
+// unsigned by signed bytes and adds neighbours into int16 (at most
+// 2*128*127 = 32512 here: it never saturates), then madd with ones adds
+// those pairs. AVX-VNNI (x86_avxvnni.c builds this file again): vpdpbusd does
+// the same multiply and the whole group-of-4 sum in one instruction, added
+// to its accumulator. Two forms:
+//   unsigned weights u: Q4_0 nibbles 0..15 (the -8 taken out as -8*g, g
+//     being the group sums in slm_acts), and for VNNI also Q8_0 as w + 128
+//     (-128*g);
+//   signed weights w (AVX2: Q8_0, and Q4_0's nibble - 8 in panels):
+//     maddubs(|w|, a with w's sign); |-128| is 128 as an unsigned byte, so
+//     Q8_0's -128 is exact.
 // Then lane = lane + (float)p * s, s broadcast from memory.
 //
-// T = 1 (decoding) streams 4 rows at a time from memory, unpacking on the fly.
+// T = 1 (decoding) streams 2 rows at a time from memory, unpacking on the fly.
 // T > 1 goes by 4 rows and 2 tokens: 8 accumulators of 8 lanes, each unpacked
 // weight block used for 2 tokens and each activation block for 4 rows. A panel
 // holds 4 rows x KC blocks of weights unpacked once and serves every token.
@@ -96,9 +107,37 @@ static inline __m256i q4_unpack(const uint8_t *qs) {
     return _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(15));
 }
 
-// p of a Q4_0 block (w: nibbles 0..15) with activations q (8*g = g8).
-static inline __m256i q4_dot(__m256i w, __m256i q, __m256i g8) {
-    return _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(w, q), _mm256_set1_epi16(1)), g8);
+// The group sums' offset of unsigned weights u = w + k (k = 8 or 128) with
+// activations q of group sums g: p = sum u*q - k*g. The "bias" is what
+// unsigned_dot needs: AVX2 subtracts k*g, VNNI starts its sums at -k*g
+// (ready in slm_acts.aux). bias_row points at token t's block b0,
+// act_bias(row, b, q8) gives the bias of block b0 + b.
+static inline const uint8_t *bias_row(const slm_acts *a, int t, int b0, int q8) {
+    size_t blk = (size_t)t * (a->n / SLM_QK) + (size_t)b0;
+#ifdef SLM_X86_VNNI
+    return (const uint8_t *)a->aux + blk * SLM_ACTS_AUX + (q8 ? 32 : 0);
+#else
+    (void)q8;
+    return (const uint8_t *)(a->g + blk * (SLM_QK / 4));
+#endif
+}
+
+static inline __m256i act_bias(const uint8_t *row, int b, int q8) {
+#ifdef SLM_X86_VNNI
+    (void)q8;
+    return _mm256_loadu_si256((const __m256i *)(row + (size_t)b * SLM_ACTS_AUX));
+#else
+    return _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(row + (size_t)b * 32)), q8 ? 7 : 3);
+#endif
+}
+
+// p of unsigned weights u with activations q (bias from act_bias).
+static inline __m256i unsigned_dot(__m256i u, __m256i q, __m256i bias) {
+#ifdef SLM_X86_VNNI
+    return _mm256_dpbusd_avx_epi32(bias, u, q);
+#else
+    return _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(u, q), _mm256_set1_epi16(1)), bias);
+#endif
 }
 
 // p of signed weights w (|w| given as unsigned bytes) with activations q.
@@ -111,18 +150,32 @@ static inline __m256 lanes_add(__m256 acc, __m256i p, const float *s) {
     return _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(s)));
 }
 
+// Token t's activations of block b.
+static inline __m256i act_q(const slm_acts *a, int t, int b) {
+    return _mm256_loadu_si256((const __m256i *)(a->q + (size_t)t * a->n + (size_t)b * SLM_QK));
+}
+
 // ---- T = 1: one pass over the weights, straight from memory ----
 
-// Activation block b of the only token: the int8 values, and 8*g for Q4_0.
-static inline void act_block(const slm_acts *a, size_t b, int q8, __m256i *q, __m256i *g8) {
-    *q = _mm256_loadu_si256((const __m256i *)(a->q + b * SLM_QK));
-    *g8 = q8 ? _mm256_setzero_si256() : _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(a->g + b * SLM_QK / 4)), 3);
+// p of one row's block (blk: its quants) with the activations q.
+static inline __m256i row_block_dot(const uint8_t *blk, __m256i q, __m256i bias, int q8) {
+    if (!q8) return unsigned_dot(q4_unpack(blk), q, bias);
+    __m256i w = _mm256_loadu_si256((const __m256i *)blk);
+#ifdef SLM_X86_VNNI
+    return unsigned_dot(_mm256_xor_si256(w, _mm256_set1_epi8(-128)), q, bias);  // w + 128 as unsigned
+#else
+    return signed_dot(_mm256_abs_epi8(w), w, q);
+#endif
 }
 
 // Bytes the mat-vec prefetches ahead of its reads: about DRAM latency times
-// bandwidth. Measured on a Zen 4 EPYC: a token ~15% faster than prefetching
-// just the next 4 rows; anything from 3 to 12 KB about the same.
-#define PREFETCH_AHEAD 4608
+// bandwidth. Measured on a Zen 4 EPYC (4 rows per pass then): a token ~15%
+// faster than prefetching just the next rows; anything from 3 to 12 KB about
+// the same. On a Xeon (Sapphire Rapids class, bench_kernels --cpu): 2.3 to
+// 4 KB ~5 % faster than 4.6 KB, 1.2 KB 15 % slower; prefetching each row's
+// own blocks ahead instead of sweeping the rows' bytes, or into L2 only
+// (T1, T2), no better.
+#define PREFETCH_AHEAD 3072
 
 // Weight scale times activation scale for blocks [0, cnt) (cnt <= 8) of a row
 // whose blocks lie block_bytes apart (the fp16 scale first in each).
@@ -144,63 +197,62 @@ static inline __m256 row_scales(const uint8_t *blk, size_t block_bytes, const fl
     return _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h)), _mm256_loadu_ps(d));
 }
 
-// y[r] for rows [r0, r1), 4 rows per pass sharing each activation block; the
-// scales of 8 blocks at a time are converted together.
+// y[r] for rows [r0, r1), 2 rows per pass sharing each activation block; the
+// scales of 8 blocks at a time are converted together. (2 rows: the weights
+// stream from DRAM, and fewer streams read faster than 4 with the same
+// prefetching: a token 4 % faster on a Xeon, as fast as 1 row per pass.)
 static inline __attribute__((always_inline)) void
 matvec_quant(const void *W, const slm_acts *a, int r0, int r1, float *y, int q8) {
     int nb = a->n / SLM_QK;
     size_t bb = q8 ? sizeof(slm_block_q8_0) : sizeof(slm_block_q4_0);
-    for (int r = r0; r < r1; r += 4) {
-        const uint8_t *rows[4];
-        for (int i = 0; i < 4; i++) rows[i] = (const uint8_t *)W + (size_t)(r + i < r1 ? r + i : r1 - 1) * nb * bb;
-        __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+#ifdef SLM_X86_VNNI
+    int use_bias = 1;  // both types go unsigned
+#else
+    int use_bias = !q8;
+#endif
+    const uint8_t *biases = bias_row(a, 0, 0, q8);
+    for (int r = r0; r < r1; r += 2) {
+        const uint8_t *x0 = (const uint8_t *)W + (size_t)r * nb * bb;
+        const uint8_t *x1 = (const uint8_t *)W + (size_t)(r + 1 < r1 ? r + 1 : r) * nb * bb;  // past r1: row r again
+        __m256 c0 = _mm256_setzero_ps(), c1 = c0;
         for (int b0 = 0; b0 < nb; b0 += 8) {
             int cnt = nb - b0 < 8 ? nb - b0 : 8;
-            float s[4][8];
-            for (int i = 0; i < 4; i++) _mm256_storeu_ps(s[i], row_scales(rows[i] + b0 * bb, bb, a->d + b0, cnt));
-            // The 4 rows lie together in memory and this pass reads them at 4
+            float s[2][8];
+            _mm256_storeu_ps(s[0], row_scales(x0 + b0 * bb, bb, a->d + b0, cnt));
+            _mm256_storeu_ps(s[1], row_scales(x1 + b0 * bb, bb, a->d + b0, cnt));
+            // The 2 rows lie together in memory and this pass reads them at 2
             // blocks per step: prefetch that far past the current position
             // (an address, not a pointer: it may pass the end of W).
-            uintptr_t next = (uintptr_t)rows[0] + 4 * b0 * bb + PREFETCH_AHEAD;
-            for (size_t off = 0; off < 4 * 8 * bb; off += 64) _mm_prefetch((const char *)(next + off), _MM_HINT_T0);
+            uintptr_t next = (uintptr_t)x0 + 2 * b0 * bb + PREFETCH_AHEAD;
+            for (size_t off = 0; off < 2 * 8 * bb; off += 64) _mm_prefetch((const char *)(next + off), _MM_HINT_T0);
             for (int k = 0; k < cnt; k++) {
                 size_t b = (size_t)(b0 + k), off = b * bb + 2;
-                __m256i q, g8;
-                act_block(a, b, q8, &q, &g8);
-                if (q8) {
-                    __m256i w0 = _mm256_loadu_si256((const __m256i *)(rows[0] + off));
-                    __m256i w1 = _mm256_loadu_si256((const __m256i *)(rows[1] + off));
-                    __m256i w2 = _mm256_loadu_si256((const __m256i *)(rows[2] + off));
-                    __m256i w3 = _mm256_loadu_si256((const __m256i *)(rows[3] + off));
-                    c0 = lanes_add(c0, signed_dot(_mm256_abs_epi8(w0), w0, q), &s[0][k]);
-                    c1 = lanes_add(c1, signed_dot(_mm256_abs_epi8(w1), w1, q), &s[1][k]);
-                    c2 = lanes_add(c2, signed_dot(_mm256_abs_epi8(w2), w2, q), &s[2][k]);
-                    c3 = lanes_add(c3, signed_dot(_mm256_abs_epi8(w3), w3, q), &s[3][k]);
-                } else {
-                    c0 = lanes_add(c0, q4_dot(q4_unpack(rows[0] + off), q, g8), &s[0][k]);
-                    c1 = lanes_add(c1, q4_dot(q4_unpack(rows[1] + off), q, g8), &s[1][k]);
-                    c2 = lanes_add(c2, q4_dot(q4_unpack(rows[2] + off), q, g8), &s[2][k]);
-                    c3 = lanes_add(c3, q4_dot(q4_unpack(rows[3] + off), q, g8), &s[3][k]);
-                }
+                __m256i q = act_q(a, 0, (int)b);
+                __m256i bias = use_bias ? act_bias(biases, (int)b, q8) : _mm256_setzero_si256();
+                c0 = lanes_add(c0, row_block_dot(x0 + off, q, bias, q8), &s[0][k]);
+                c1 = lanes_add(c1, row_block_dot(x1 + off, q, bias, q8), &s[1][k]);
             }
         }
-        __m256 c[4] = {c0, c1, c2, c3};
-        for (int i = 0; i < 4 && r + i < r1; i++) y[r + i] = lanes_combine(c[i]);
+        y[r] = lanes_combine(c0);
+        if (r + 1 < r1) y[r + 1] = lanes_combine(c1);
     }
 }
 
 // ---- T > 1: panels of unpacked weights that every token reuses ----
 //
-// A panel holds both types the same way, as signed weights w (Q4_0: nibble
-// - 8) and |w|, so that each product is signed_dot: no g needed, and the sign
-// op costs what the subtraction of 8*g would.
+// AVX2: a panel holds both types the same way, as signed weights w (Q4_0:
+// nibble - 8) and |w|, so that each product is signed_dot: no g needed, and
+// the sign op costs what the subtraction of 8*g would. VNNI: unsigned
+// weights (as for T = 1), each token's block starting its sums at the bias.
 
 #define KC 64  // blocks per panel
 #define TC 32  // tokens per pass; their accumulators wait on the stack between panels
 
 typedef struct {
+#ifndef SLM_X86_VNNI
     __m256i w_abs[KC][4];  // [block][row] |w| (as unsigned bytes)
-    __m256i w[KC][4];      // [block][row] w
+#endif
+    __m256i w[KC][4];      // [block][row] w (VNNI: unsigned)
     float d[KC][4];        // [block][row] weight scales
 } panel;
 
@@ -215,10 +267,15 @@ static void panel_fill(panel *p, const uint8_t *const rows[4], int b0, int nblk,
         uint16_t d[4];
         for (int i = 0; i < 4; i++) {
             const uint8_t *blk = rows[i] + (size_t)(b0 + b) * bb;  // fp16 scale, then the quants
+#ifdef SLM_X86_VNNI
+            p->w[b][i] = q8 ? _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), _mm256_set1_epi8(-128))
+                            : q4_unpack(blk + 2);
+#else
             __m256i w = q8 ? _mm256_loadu_si256((const __m256i *)(blk + 2))
                            : _mm256_sub_epi8(q4_unpack(blk + 2), _mm256_set1_epi8(8));
             p->w_abs[b][i] = _mm256_abs_epi8(w);
             p->w[b][i] = w;
+#endif
             memcpy(&d[i], blk, 2);
         }
         _mm_store_ps(p->d[b], f16x4_to_f32(d[0], d[1], d[2], d[3]));
@@ -233,45 +290,74 @@ static inline void panel_scales(const panel *p, int nblk, const slm_acts *a, int
     for (int b = 0; b < nblk; b++) _mm_storeu_ps(s[b], _mm_mul_ps(_mm_load_ps(p->d[b]), _mm_set1_ps(ad[b])));
 }
 
-// Token t's activations of block b.
-static inline __m256i act_q(const slm_acts *a, int t, int b) {
-    return _mm256_loadu_si256((const __m256i *)(a->q + (size_t)t * a->n + (size_t)b * SLM_QK));
+// p of panel block b, row i, with activations q (bias: panel_bias).
+static inline __m256i panel_dot(const panel *p, int b, int i, __m256i q, __m256i bias) {
+#ifdef SLM_X86_VNNI
+    return unsigned_dot(p->w[b][i], q, bias);
+#else
+    (void)bias;
+    return signed_dot(p->w_abs[b][i], p->w[b][i], q);
+#endif
+}
+
+// Token t's biases for panel_dot from block b0 on (none for AVX2's signed panels).
+static inline const uint8_t *panel_biases(const slm_acts *a, int t, int b0, int q8) {
+#ifdef SLM_X86_VNNI
+    return bias_row(a, t, b0, q8);
+#else
+    (void)a, (void)t, (void)b0, (void)q8;
+    return NULL;
+#endif
+}
+
+// The bias of panel block b (biases from panel_biases).
+static inline __m256i panel_bias(const uint8_t *biases, int b, int q8) {
+#ifdef SLM_X86_VNNI
+    return act_bias(biases, b, q8);
+#else
+    (void)biases, (void)b, (void)q8;
+    return _mm256_setzero_si256();
+#endif
 }
 
 // Accumulates panel blocks [0, nblk) (activation blocks b0..) of 4 rows into
 // acc[i] (row i) for token t.
-static inline void panel_token(const panel *p, int nblk, const slm_acts *a, int t, int b0, __m256 acc[4]) {
+static inline __attribute__((always_inline)) void
+panel_token(const panel *p, int nblk, const slm_acts *a, int t, int b0, __m256 acc[4], int q8) {
     float s[KC][4];
     panel_scales(p, nblk, a, t, b0, s);
+    const uint8_t *biases = panel_biases(a, t, b0, q8);
     __m256 c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3];
     for (int b = 0; b < nblk; b++) {
-        __m256i q = act_q(a, t, b0 + b);
-        c0 = lanes_add(c0, signed_dot(p->w_abs[b][0], p->w[b][0], q), &s[b][0]);
-        c1 = lanes_add(c1, signed_dot(p->w_abs[b][1], p->w[b][1], q), &s[b][1]);
-        c2 = lanes_add(c2, signed_dot(p->w_abs[b][2], p->w[b][2], q), &s[b][2]);
-        c3 = lanes_add(c3, signed_dot(p->w_abs[b][3], p->w[b][3], q), &s[b][3]);
+        __m256i q = act_q(a, t, b0 + b), bias = panel_bias(biases, b, q8);
+        c0 = lanes_add(c0, panel_dot(p, b, 0, q, bias), &s[b][0]);
+        c1 = lanes_add(c1, panel_dot(p, b, 1, q, bias), &s[b][1]);
+        c2 = lanes_add(c2, panel_dot(p, b, 2, q, bias), &s[b][2]);
+        c3 = lanes_add(c3, panel_dot(p, b, 3, q, bias), &s[b][3]);
     }
     acc[0] = c0, acc[1] = c1, acc[2] = c2, acc[3] = c3;
 }
 
 // The same for tokens t and t+1 into acc and acc_next.
-static inline void panel_token_pair(const panel *p, int nblk, const slm_acts *a, int t, int b0, __m256 acc[4],
-                                    __m256 acc_next[4]) {
+static inline __attribute__((always_inline)) void
+panel_token_pair(const panel *p, int nblk, const slm_acts *a, int t, int b0, __m256 acc[4], __m256 acc_next[4], int q8) {
     float s[KC][4], se[KC][4];
     panel_scales(p, nblk, a, t, b0, s);
     panel_scales(p, nblk, a, t + 1, b0, se);
     __m256 c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3];
     __m256 e0 = acc_next[0], e1 = acc_next[1], e2 = acc_next[2], e3 = acc_next[3];
+    const uint8_t *biases = panel_biases(a, t, b0, q8), *biases_e = panel_biases(a, t + 1, b0, q8);
     for (int b = 0; b < nblk; b++) {
         __m256i q = act_q(a, t, b0 + b), qe = act_q(a, t + 1, b0 + b);
-        c0 = lanes_add(c0, signed_dot(p->w_abs[b][0], p->w[b][0], q), &s[b][0]);
-        e0 = lanes_add(e0, signed_dot(p->w_abs[b][0], p->w[b][0], qe), &se[b][0]);
-        c1 = lanes_add(c1, signed_dot(p->w_abs[b][1], p->w[b][1], q), &s[b][1]);
-        e1 = lanes_add(e1, signed_dot(p->w_abs[b][1], p->w[b][1], qe), &se[b][1]);
-        c2 = lanes_add(c2, signed_dot(p->w_abs[b][2], p->w[b][2], q), &s[b][2]);
-        e2 = lanes_add(e2, signed_dot(p->w_abs[b][2], p->w[b][2], qe), &se[b][2]);
-        c3 = lanes_add(c3, signed_dot(p->w_abs[b][3], p->w[b][3], q), &s[b][3]);
-        e3 = lanes_add(e3, signed_dot(p->w_abs[b][3], p->w[b][3], qe), &se[b][3]);
+        __m256i bias = panel_bias(biases, b, q8), bias_e = panel_bias(biases_e, b, q8);
+        c0 = lanes_add(c0, panel_dot(p, b, 0, q, bias), &s[b][0]);
+        e0 = lanes_add(e0, panel_dot(p, b, 0, qe, bias_e), &se[b][0]);
+        c1 = lanes_add(c1, panel_dot(p, b, 1, q, bias), &s[b][1]);
+        e1 = lanes_add(e1, panel_dot(p, b, 1, qe, bias_e), &se[b][1]);
+        c2 = lanes_add(c2, panel_dot(p, b, 2, q, bias), &s[b][2]);
+        e2 = lanes_add(e2, panel_dot(p, b, 2, qe, bias_e), &se[b][2]);
+        c3 = lanes_add(c3, panel_dot(p, b, 3, q, bias), &s[b][3]);
+        e3 = lanes_add(e3, panel_dot(p, b, 3, qe, bias_e), &se[b][3]);
     }
     acc[0] = c0, acc[1] = c1, acc[2] = c2, acc[3] = c3;
     acc_next[0] = e0, acc_next[1] = e1, acc_next[2] = e2, acc_next[3] = e3;
@@ -287,16 +373,18 @@ static void matmul_quant(const void *W, const slm_acts *a, int r0, int r1, float
         const uint8_t *rows[4];
         for (int i = 0; i < 4; i++)  // past r1, repeat the last row (its results are dropped)
             rows[i] = (const uint8_t *)W + (size_t)(r + i < r1 ? r + i : r1 - 1) * row_bytes;
+        // one panel holds the whole row (our models' widths, up to 2048): fill it once for all tokens
+        if (nb <= KC) panel_fill(&p, rows, 0, nb, q8);
         for (int t0 = 0; t0 < a->T; t0 += TC) {
             int nt = a->T - t0 < TC ? a->T - t0 : TC;
             for (int t = 0; t < nt; t++)
                 for (int i = 0; i < 4; i++) accs[t][i] = _mm256_setzero_ps();
             for (int b0 = 0; b0 < nb; b0 += KC) {
                 int nblk = nb - b0 < KC ? nb - b0 : KC;
-                panel_fill(&p, rows, b0, nblk, q8);
+                if (nb > KC) panel_fill(&p, rows, b0, nblk, q8);
                 int t = 0;
-                for (; t + 2 <= nt; t += 2) panel_token_pair(&p, nblk, a, t0 + t, b0, accs[t], accs[t + 1]);
-                if (t < nt) panel_token(&p, nblk, a, t0 + t, b0, accs[t]);
+                for (; t + 2 <= nt; t += 2) panel_token_pair(&p, nblk, a, t0 + t, b0, accs[t], accs[t + 1], q8);
+                if (t < nt) panel_token(&p, nblk, a, t0 + t, b0, accs[t], q8);
             }
             for (int t = 0; t < nt; t++)
                 for (int i = 0; i < 4 && r + i < r1; i++)
@@ -406,6 +494,53 @@ static void axpy(float a, const float *x, float *y, int n) {
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(av, _mm256_loadu_ps(x + i))));
     for (; i < n; i++) y[i] = y[i] + a * x[i];
+}
+
+// 4 rows at a time, sharing the loads of x.
+static void dot_rows(const float *x, const float *rows, size_t stride, int m, int n, float *out) {
+    int r = 0;
+    for (; r + 4 <= m; r += 4) {
+        const float *w0 = rows + (size_t)r * stride, *w1 = w0 + stride, *w2 = w1 + stride, *w3 = w2 + stride;
+        __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m256 xv = _mm256_loadu_ps(x + i);
+            c0 = _mm256_add_ps(c0, _mm256_mul_ps(xv, _mm256_loadu_ps(w0 + i)));
+            c1 = _mm256_add_ps(c1, _mm256_mul_ps(xv, _mm256_loadu_ps(w1 + i)));
+            c2 = _mm256_add_ps(c2, _mm256_mul_ps(xv, _mm256_loadu_ps(w2 + i)));
+            c3 = _mm256_add_ps(c3, _mm256_mul_ps(xv, _mm256_loadu_ps(w3 + i)));
+        }
+        if (i == n) {
+            out[r] = lanes_combine(c0), out[r + 1] = lanes_combine(c1);
+            out[r + 2] = lanes_combine(c2), out[r + 3] = lanes_combine(c3);
+        } else {
+            out[r] = lanes_finish_dot(c0, x, w0, i, n), out[r + 1] = lanes_finish_dot(c1, x, w1, i, n);
+            out[r + 2] = lanes_finish_dot(c2, x, w2, i, n), out[r + 3] = lanes_finish_dot(c3, x, w3, i, n);
+        }
+    }
+    for (; r < m; r++) out[r] = dot(x, rows + (size_t)r * stride, n);
+}
+
+// y stays in registers, 32 values at a time, while every row is added to it:
+// each y[i] still takes a[0]*x_0[i], a[1]*x_1[i], ... in turn.
+static void axpy_rows(const float *a, const float *rows, size_t stride, int m, int n, float *y) {
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256 y0 = _mm256_loadu_ps(y + i), y1 = _mm256_loadu_ps(y + i + 8);
+        __m256 y2 = _mm256_loadu_ps(y + i + 16), y3 = _mm256_loadu_ps(y + i + 24);
+        for (int r = 0; r < m; r++) {
+            const float *x = rows + (size_t)r * stride + i;
+            __m256 av = _mm256_set1_ps(a[r]);
+            y0 = _mm256_add_ps(y0, _mm256_mul_ps(av, _mm256_loadu_ps(x)));
+            y1 = _mm256_add_ps(y1, _mm256_mul_ps(av, _mm256_loadu_ps(x + 8)));
+            y2 = _mm256_add_ps(y2, _mm256_mul_ps(av, _mm256_loadu_ps(x + 16)));
+            y3 = _mm256_add_ps(y3, _mm256_mul_ps(av, _mm256_loadu_ps(x + 24)));
+        }
+        _mm256_storeu_ps(y + i, y0), _mm256_storeu_ps(y + i + 8, y1);
+        _mm256_storeu_ps(y + i + 16, y2), _mm256_storeu_ps(y + i + 24, y3);
+    }
+    if (i < n)
+        for (int r = 0; r < m; r++) axpy(a[r], rows + (size_t)r * stride + i, y + i, n - i);
 }
 
 static void add(float *y, const float *x, int n) {
@@ -543,8 +678,13 @@ static void row_f16(const uint16_t *W, int row, int n, float *out) {
     for (; i < n; i++) out[i] = slm_f16_to_f32(w[i]);
 }
 
+#ifdef SLM_X86_VNNI
+const slm_kernels slm_kernels_avxvnni = {
+    .name = "avxvnni",
+#else
 const slm_kernels slm_kernels_avx2 = {
     .name = "avx2",
+#endif
     .quantize_acts = quantize_acts,
     .matmul_q4_0 = matmul_q4_0,
     .matmul_q8_0 = matmul_q8_0,
@@ -552,6 +692,8 @@ const slm_kernels slm_kernels_avx2 = {
     .matmul_f16 = matmul_f16,
     .dot = dot,
     .axpy = axpy,
+    .dot_rows = dot_rows,
+    .axpy_rows = axpy_rows,
     .add = add,
     .rmsnorm = rmsnorm,
     .softmax = softmax,
