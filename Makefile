@@ -15,13 +15,15 @@ TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 # Per-architecture kernel flags: the x86 SIMD files are built for AVX2 (and
-# AVX-VNNI) and only called after run-time CPU detection (src/kernels/select.c).
+# AVX-VNNI, AVX512-VNNI) and only called after run-time CPU detection (src/kernels/select.c).
 ifneq (,$(findstring x86_64,$(ARCH)))
 AVX2_FLAGS := -mavx2 -mfma -mf16c
 VNNI_FLAGS := $(AVX2_FLAGS) -mavxvnni
+VNNI512_FLAGS := $(AVX2_FLAGS) -mavx512vnni -mavx512vl -mprefer-vector-width=256
 endif
 # the flags of the source file $<
-KFLAGS = $(if $(findstring x86_avx2,$<),$(AVX2_FLAGS),$(if $(findstring x86_avxvnni,$<),$(VNNI_FLAGS)))
+KFLAGS = $(if $(findstring x86_avx2,$<),$(AVX2_FLAGS),$(if $(findstring x86_avxvnni,$<),$(VNNI_FLAGS),$(if \
+  $(findstring x86_avx512vnni,$<),$(VNNI512_FLAGS))))
 
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 # quiet by default: `make V=1` shows full commands

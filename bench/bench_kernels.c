@@ -265,7 +265,7 @@ static void bench_token(const slm_kernels *k, const model_shape *ms, const char 
 }
 
 int main(int argc, char **argv) {
-    static const char *const all[] = {"scalar", "avx2", "avxvnni", "neon", "wasm"};
+    static const char *const all[] = {"scalar", "avx2", "avxvnni", "avx512vnni", "neon", "wasm"};
     for (; argc > 1 && argv[1][0] == '-'; argc--, argv++) {
         if (!strcmp(argv[1], "--cached")) cached = 1;
         else if (!strcmp(argv[1], "--cpu")) use_cpu_time = 1;

@@ -162,7 +162,7 @@ static void check_backends(slm_model *m, golden_case *g, const char *type) {
     CHECK(want != NULL, "%s scalar logits", type);
     if (!want) { slm_context_free(ref); return; }
     size_t bytes = (size_t)g->n_fed * VOCAB * sizeof(float);
-    const char *names[] = {"scalar", "avx2", "avxvnni", "neon", "wasm"};
+    const char *names[] = {"scalar", "avx2", "avxvnni", "avx512vnni", "neon", "wasm"};
     for (size_t b = 0; b < sizeof names / sizeof names[0]; b++)
         for (int threads = 1; threads <= 3; threads++) {
             slm_context_params p = slm_context_default_params();

@@ -604,7 +604,7 @@ int main(void) {
     test_reference_quant();
     test_reference_float();
 
-    static const char *const backends[] = {"avx2", "avxvnni", "neon", "wasm"};
+    static const char *const backends[] = {"avx2", "avxvnni", "avx512vnni", "neon", "wasm"};
     int tested = 0;
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
         K = slm_kernels_by_name(backends[i]);

@@ -23,7 +23,7 @@ static const char *help =
     "  --worst N              classes to list, lowest F1 first (default 5)\n"
     "  -t, --threads N        threads (default 1)\n"
     "  -c, --ctx N            tokens read at most, longer texts are truncated (default: the model's)\n"
-    "  --kernels NAME         scalar, avx2, neon, wasm (default: best for this CPU)\n";
+    "  --kernels NAME         scalar, avx2, avxvnni, avx512vnni, neon, wasm (default: best for this CPU)\n";
 
 // Prints "slm: error: ..." and returns EXIT_DATA.
 static int data_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

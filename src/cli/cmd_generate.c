@@ -22,7 +22,7 @@ static const char *help =
     "  -c, --ctx N            context size (default: the model's)\n"
     "  --truncate             keep the tail of a prompt longer than the context\n"
     "  --print-ids            print generated token ids on one line instead of text\n"
-    "  --kernels NAME         scalar, avx2, neon, wasm (default: best for this CPU)\n";
+    "  --kernels NAME         scalar, avx2, avxvnni, avx512vnni, neon, wasm (default: best for this CPU)\n";
 
 typedef struct {
     int print_ids, first;

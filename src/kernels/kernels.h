@@ -93,6 +93,7 @@ extern const slm_kernels slm_kernels_scalar;
 #if defined(__x86_64__) || defined(__i386__)
 extern const slm_kernels slm_kernels_avx2;
 extern const slm_kernels slm_kernels_avxvnni;  // AVX2 + AVX-VNNI (vpdpbusd)
+extern const slm_kernels slm_kernels_avx512vnni;  // AVX2 + AVX512-VNNI's vpdpbusd on ymm (Zen 4)
 #endif
 #if defined(__aarch64__)
 extern const slm_kernels slm_kernels_neon;
@@ -101,10 +102,10 @@ extern const slm_kernels slm_kernels_neon;
 extern const slm_kernels slm_kernels_wasm;
 #endif
 
-// The fastest backend this CPU runs (x86: AVX-VNNI, else AVX2, if the CPU
+// The fastest backend this CPU runs (x86: AVX-VNNI, else AVX512-VNNI, else AVX2, if the CPU
 // and OS have it).
 const slm_kernels *slm_kernels_best(void);
-// A backend by name ("scalar", "avx2", "avxvnni", "neon", "wasm"), or NULL if
+// A backend by name ("scalar", "avx2", "avxvnni", "avx512vnni", "neon", "wasm"), or NULL if
 // this build or CPU lacks it.
 const slm_kernels *slm_kernels_by_name(const char *name);
 

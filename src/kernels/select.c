@@ -1,5 +1,6 @@
 // Picks a backend at run time. On x86 the AVX2 file is compiled with
-// -mavx2 -mf16c (and the AVX-VNNI one also with -mavxvnni), so we only call
+// -mavx2 -mf16c (the AVX-VNNI one also with -mavxvnni, the AVX512-VNNI one with
+// -mavx512vnni -mavx512vl), so we only call
 // them after asking the CPU (and the OS, via XGETBV, that it saves the ymm
 // registers).
 #include <string.h>
@@ -31,11 +32,24 @@ static int cpu_has_avxvnni(void) {
     __cpuid_count(7, 1, a, b, c, d);
     return (a >> 4) & 1;
 }
+
+// AVX512-VNNI on ymm: CPUID.(EAX=7, ECX=0):ECX bit 11 (AVX512_VNNI), EBX bits
+// 16 (AVX512F) and 31 (AVX512VL), and the OS saving the opmask and upper
+// zmm state (XCR0 bits 5 to 7), which EVEX code needs even on ymm.
+static int cpu_has_avx512vnni(void) {
+    if (!cpu_has_avx2()) return 0;
+    unsigned a, b, c, d, xcr0_lo, xcr0_hi;
+    __cpuid_count(7, 0, a, b, c, d);
+    if (!((c >> 11) & 1) || !((b >> 16) & 1) || !((b >> 31) & 1)) return 0;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    return (xcr0_lo & 0xe6) == 0xe6;
+}
 #endif
 
 const slm_kernels *slm_kernels_best(void) {
 #if defined(__x86_64__) || defined(__i386__)
     if (cpu_has_avxvnni()) return &slm_kernels_avxvnni;
+    if (cpu_has_avx512vnni()) return &slm_kernels_avx512vnni;
     if (cpu_has_avx2()) return &slm_kernels_avx2;
 #elif defined(__aarch64__)
     return &slm_kernels_neon;
@@ -51,6 +65,7 @@ const slm_kernels *slm_kernels_by_name(const char *name) {
 #if defined(__x86_64__) || defined(__i386__)
     if (!strcmp(name, "avx2")) return cpu_has_avx2() ? &slm_kernels_avx2 : NULL;
     if (!strcmp(name, "avxvnni")) return cpu_has_avxvnni() ? &slm_kernels_avxvnni : NULL;
+    if (!strcmp(name, "avx512vnni")) return cpu_has_avx512vnni() ? &slm_kernels_avx512vnni : NULL;
 #endif
 #if defined(__aarch64__)
     if (!strcmp(name, "neon")) return &slm_kernels_neon;

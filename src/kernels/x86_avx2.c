@@ -6,8 +6,10 @@
 // the last multiple of 8 are added in scalar code to the stored lanes.
 // No FMA instruction is used (this file is built with -mfma only because the
 // flag set is shared); every a*b+c is a multiply, then an add.
-// x86_avxvnni.c includes this file with SLM_X86_VNNI defined.
-#if (defined(__x86_64__) || defined(__i386__)) && (!defined(SLM_X86_VNNI) || defined(__AVXVNNI__))
+// x86_avxvnni.c and x86_avx512vnni.c include this file with SLM_X86_VNNI
+// defined (the latter also SLM_X86_VNNI_EVEX).
+#if (defined(__x86_64__) || defined(__i386__)) && \
+    (!defined(SLM_X86_VNNI) || defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__)))
 
 #include <immintrin.h>
 #include <math.h>
@@ -133,7 +135,9 @@ static inline __m256i act_bias(const uint8_t *row, int b, int q8) {
 
 // p of unsigned weights u with activations q (bias from act_bias).
 static inline __m256i unsigned_dot(__m256i u, __m256i q, __m256i bias) {
-#ifdef SLM_X86_VNNI
+#if defined(SLM_X86_VNNI_EVEX)
+    return _mm256_dpbusd_epi32(bias, u, q);
+#elif defined(SLM_X86_VNNI)
     return _mm256_dpbusd_avx_epi32(bias, u, q);
 #else
     return _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(u, q), _mm256_set1_epi16(1)), bias);
@@ -678,7 +682,10 @@ static void row_f16(const uint16_t *W, int row, int n, float *out) {
     for (; i < n; i++) out[i] = slm_f16_to_f32(w[i]);
 }
 
-#ifdef SLM_X86_VNNI
+#if defined(SLM_X86_VNNI_EVEX)
+const slm_kernels slm_kernels_avx512vnni = {
+    .name = "avx512vnni",
+#elif defined(SLM_X86_VNNI)
 const slm_kernels slm_kernels_avxvnni = {
     .name = "avxvnni",
 #else
