@@ -192,6 +192,31 @@ static void test_new_intent(slm_context *c) {
     slm_learner_free(l);
 }
 
+// Plain fine-tuning (no replay, no EWC, the guard off) sees only the new
+// class's texts: its row takes over the old intents' texts too, which the
+// defaults, on the same texts, do not let happen.
+static void test_plain_forgets(slm_context *c) {
+    const char *texts[64], *labels[64];
+    tr_tsv keep;
+    int n = read_pairs("timer.tsv", texts, labels, 64, &keep);
+    float old[2] = {0};
+    for (int plain = 0; plain < 2; plain++) {
+        slm_learner *l = NULL;
+        slm_error err;
+        if (slm_learner_new(c, NULL, NULL, 0, &l, &err)) break;
+        slm_learn_params p = slm_learn_default_params();
+        if (plain) p.replay = 0, p.ewc_lambda = 0.0f;
+        p.max_drop = p.max_class_drop = 1.0f, p.min_fit = 0.0f;
+        slm_learner_set_params(l, &p);
+        slm_learn_result r;
+        CHECK(slm_learn(l, texts, labels, n, &r, &err) == SLM_OK && r.accepted, "%s: %s", plain ? "plain" : "defaults", r.reason);
+        old[plain] = accuracy(l, "dev.tsv");
+        slm_learner_free(l);
+    }
+    CHECK(old[1] < old[0] - 0.1f, "old intents after plain fine-tuning %.3f, with replay and EWC %.3f", old[1], old[0]);
+    tr_tsv_free(&keep);
+}
+
 static void test_refusals(slm_context *c) {
     slm_learner *l = NULL;
     slm_error err;
@@ -318,6 +343,7 @@ int main(void) {
         test_fresh(c, m);
         test_new_intent(c);
         test_refusals(c);
+        test_plain_forgets(c);
         test_hostile_states(c, co);
         test_new_intent(cq);   // quantizing keeps the stored examples
     }

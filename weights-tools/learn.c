@@ -496,10 +496,12 @@ static const example *stored_at(const slm_learner *l, int i, const example *give
 // the others, not a sample (with a sample it takes whatever the sample did
 // not show it), and against held-out ones, which the model is as unsure of
 // as of what it will meet (the replayed training texts it knows too well).
-// The new examples weigh as much as a quarter of the rest together.
+// The new examples weigh as much as a quarter of the rest together. With
+// replay off, the rows see the new examples alone.
 static int fit_rows(slm_learner *l, const example_set *news, const uint8_t *taught, const update *u) {
     const example *ex = news->ex;
-    int n = news->n, F = l->F, C = l->C, R = l->replay.n + (l->guard.n + 1) / 2, N = n + R, nt = 0;
+    // without replay (plain fine-tuning), nothing stored: the new examples alone
+    int n = news->n, F = l->F, C = l->C, R = l->p.replay ? l->replay.n + (l->guard.n + 1) / 2 : 0, N = n + R, nt = 0;
     int *rows = malloc((size_t)C * sizeof *rows), *order = malloc((size_t)N * sizeof *order);
     float *feat = malloc((size_t)N * F * sizeof(float)), *lg = malloc((size_t)N * C * sizeof(float));   // (N, F), (N, C)
     float *gw = malloc((size_t)C * F * sizeof(float)), *gb = malloc((size_t)C * sizeof(float));
