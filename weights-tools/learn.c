@@ -496,8 +496,13 @@ static const example *stored_at(const slm_learner *l, int i, const example *give
 // the others, not a sample (with a sample it takes whatever the sample did
 // not show it), and against held-out ones, which the model is as unsure of
 // as of what it will meet (the replayed training texts it knows too well).
-// The new examples weigh as much as a quarter of the rest together. With
-// replay off, the rows see the new examples alone.
+// The new examples weigh as much as two of the known classes' stored
+// examples do on average (with fewer than 8 classes, a quarter of all of
+// them): more, and a new row takes old intents' texts (on
+// CLINC150, 10 intents taught to a 140-intent model: weighing a quarter of
+// all stored examples, new 83.5 % and old 92.4 -> 83.1 %; as 2 classes,
+// 76.5 % and 89.1 %; as 1, 76.0 % and 89.6 %). With replay off, the rows see
+// the new examples alone.
 static int fit_rows(slm_learner *l, const example_set *news, const uint8_t *taught, const update *u) {
     const example *ex = news->ex;
     // without replay (plain fine-tuning), nothing stored: the new examples alone
@@ -517,7 +522,9 @@ static int fit_rows(slm_learner *l, const example_set *news, const uint8_t *taug
         logits_of(l, feat + (size_t)i * F, lg + (size_t)i * C);
         order[i] = i;
     }
-    float w_new = R > 4 * n ? (float)R / (4.0f * n) : 1.0f, lam = l->p.ewc_lambda;
+    int C0 = u->C0 > 8 ? u->C0 : 8;   // a quarter of the stored weight at most
+    float w_new = 2.0f * (float)R / ((float)C0 * n), lam = l->p.ewc_lambda;
+    if (w_new < 1.0f) w_new = 1.0f;
     for (int ep = 0, step = 0; ok && ep < ROW_EPOCHS; ep++) {
         for (int i = N - 1; i > 0; i--) {
             int j = (int)(next_rand(l) % (uint64_t)(i + 1)), t = order[i];
