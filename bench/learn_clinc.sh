@@ -8,11 +8,12 @@
 # and report the accuracy on the new intents' dev texts and on the old 140's
 # (before: the 140-intent model itself), for the F32 and the Q4_0 model. The
 # methods run with the held-out guard off (--no-guard), to show what each
-# does; then plain fine-tuning with the guard, to show what it refuses.
+# does; then plain fine-tuning and the defaults with the guard, to show what
+# it refuses.
 #
 #   sh bench/learn_clinc.sh [OUT_DIR (build/learn)]
 # The 10 taught intents: every 15th label in sorted order, from the 8th.
-# Training the 140-intent model takes ~20 min on one core here; it is kept.
+# Training the 140-intent model takes ~28 min on one core here; it is kept.
 set -eu
 cd "$(dirname "$0")/.."
 out=${1:-build/learn}
@@ -69,7 +70,7 @@ for model in nano140 nano140-q4_0; do
             new=$(acc "$m" "$state" "$out/dev_new.tsv")
             old=$(acc "$m" "$state" "$out/eval140.tsv")
         else
-            new=0 old=$before
+            new=0.00 old=$before
         fi
         printf '| %s | %s | %s | %s | %s | %s |\n' "$model" "$method" "$accepted" "$new" "$old" \
             "$(echo "$before $old" | awk '{ printf "%.2f", $1 - $2 }')"

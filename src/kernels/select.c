@@ -10,14 +10,19 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 
+// The register state the OS saves (XCR0's low half); only after CPUID says OSXSAVE.
+static unsigned os_saved_state(void) {
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return lo;
+}
+
 static int cpu_has_avx2(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
     int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, f16c = (c >> 29) & 1, fma = (c >> 12) & 1;
     if (!osxsave || !avx || !f16c || !fma) return 0;
-    unsigned xcr0_lo, xcr0_hi;
-    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
-    if ((xcr0_lo & 6) != 6) return 0;  // xmm and ymm state enabled
+    if ((os_saved_state() & 6) != 6) return 0;  // xmm and ymm state enabled
     if (__get_cpuid_max(0, NULL) < 7) return 0;
     __cpuid_count(7, 0, a, b, c, d);
     return (b >> 5) & 1;
@@ -38,11 +43,10 @@ static int cpu_has_avxvnni(void) {
 // zmm state (XCR0 bits 5 to 7), which EVEX code needs even on ymm.
 static int cpu_has_avx512vnni(void) {
     if (!cpu_has_avx2()) return 0;
-    unsigned a, b, c, d, xcr0_lo, xcr0_hi;
+    unsigned a, b, c, d;
     __cpuid_count(7, 0, a, b, c, d);
     if (!((c >> 11) & 1) || !((b >> 16) & 1) || !((b >> 31) & 1)) return 0;
-    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
-    return (xcr0_lo & 0xe6) == 0xe6;
+    return (os_saved_state() & 0xe6) == 0xe6;
 }
 #endif
 
