@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../weights-tools/train.h"
+#include "kernels/kernels.h"
 #include "model.h"
 #include "test.h"
 
@@ -276,6 +277,9 @@ static void test_dropout(void) {
 
 static void test_gemm(void) {
     const slm_train_kernels *s = &slm_train_kernels_scalar, *v = slm_train_kernels_by_name("avx2");
+    // a CPU whose best inference kernels are a VNNI backend has AVX2 too
+    CHECK(!slm_kernels_by_name("avx2") == !v && slm_train_kernels_best() == (v ? v : s),
+          "training takes AVX2 wherever inference can (inference best: %s)", slm_kernels_best()->name);
     if (!v) { printf("note: no AVX2 on this CPU, SIMD gemm not tested\n"); return; }
     int shapes[][3] = {{1, 1, 1}, {7, 17, 5}, {6, 16, 256}, {13, 33, 300}, {50, 700, 64}, {5, 9, 0}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {

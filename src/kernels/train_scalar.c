@@ -23,8 +23,9 @@ const slm_train_kernels slm_train_kernels_scalar = {"scalar", gemm_scalar};
 
 const slm_train_kernels *slm_train_kernels_best(void) {
 #if defined(__x86_64__) || defined(__i386__)
-    // the inference side already asked the CPU and the OS (AVX2, FMA, F16C, ymm state)
-    if (!strcmp(slm_kernels_best()->name, "avx2")) return &slm_train_kernels_avx2;
+    // the inference side asks the CPU and the OS (AVX2, FMA, F16C, ymm state);
+    // its best may be a VNNI backend, which has AVX2 too
+    if (slm_kernels_by_name("avx2")) return &slm_train_kernels_avx2;
 #endif
     return &slm_train_kernels_scalar;
 }
