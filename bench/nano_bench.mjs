@@ -9,7 +9,8 @@
 // a 16-token prefill by `slm bench` and by llama.cpp (bench/llama_cpp.mjs,
 // installed in build/peer by bench/compare.mjs).
 //
-//   node bench/nano_bench.mjs [--rounds 5] [--reps 500] [--llama] [--model build/bench/nano-q4_0.gguf]
+//   node bench/nano_bench.mjs [--rounds 5] [--reps 500] [--threads 1] [--llama] [--model build/bench/nano-q4_0.gguf]
+// --threads: the wasm side's (the pthreads build for more than one); native stays on one.
 // Needs `make wasm` and build/nano_bench (see bench/nano_bench.c).
 import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
@@ -19,7 +20,7 @@ import { loadModel } from '../js/node.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
-const rounds = +arg('--rounds', 5), reps = +arg('--reps', 500);
+const rounds = +arg('--rounds', 5), reps = +arg('--reps', 500), threads = +arg('--threads', 1);
 const model = arg('--model', join(root, 'build/bench/nano-q4_0.gguf'));
 const median = (a) => { const b = [...a].sort((x, y) => x - y), k = b.length >> 1; return b.length % 2 ? b[k] : (b[k - 1] + b[k]) / 2; };
 
@@ -39,7 +40,7 @@ for (let r = 0; r < rounds; r++) {
   text = out.match(/^text: "(.*)"$/m)[1];
   kernels = out.match(/, (\w+) kernels,/)[1];
 
-  const m = await loadModel(model, { threads: 1 });
+  const m = await loadModel(model, { threads });
   const ms = [];
   for (let i = -Math.ceil(reps / 10); i < reps; i++) {
     const t0 = performance.now();
@@ -51,9 +52,9 @@ for (let r = 0; r < rounds; r++) {
   console.error(`round ${r + 1}: native ${nat.at(-1).toFixed(3)} ms, wasm ${wasm.at(-1).toFixed(3)} ms`);
 }
 const n = median(nat), w = median(wasm);
-console.log(`"${text}" on ${model}, ${rounds} rounds of ${reps} classifications, one thread`);
+console.log(`"${text}" on ${model}, ${rounds} rounds of ${reps} classifications, native on one thread, wasm on ${threads}`);
 console.log(`native (${kernels})`.padEnd(21) + `${n.toFixed(3)} ms`);
-console.log(`wasm SIMD128 (Node)  ${w.toFixed(3)} ms  (${(w / n).toFixed(2)} x native)`);
+console.log(`wasm SIMD128 (Node)  ${w.toFixed(3)} ms  (${(w / n).toFixed(2)} x native)${threads > 1 ? `, ${threads} threads` : ''}`);
 if (llama) {
   console.log(`causal decoder of the same layers, 16-token prefill, one thread:`);
   console.log(`slm360 (${kernels})`.padEnd(21) + `${median(ours).toFixed(3)} ms`);

@@ -41,12 +41,13 @@ const char *slm_type_name(slm_type t) {
     case SLM_TYPE_F16: return "F16";
     case SLM_TYPE_Q4_0: return "Q4_0";
     case SLM_TYPE_Q8_0: return "Q8_0";
+    case SLM_TYPE_Q2_K: return "Q2_K";
     }
     return "?";
 }
 
 int slm_type_from_name(const char *name) {
-    static const slm_type all[] = {SLM_TYPE_F32, SLM_TYPE_F16, SLM_TYPE_Q4_0, SLM_TYPE_Q8_0};
+    static const slm_type all[] = {SLM_TYPE_F32, SLM_TYPE_F16, SLM_TYPE_Q4_0, SLM_TYPE_Q8_0, SLM_TYPE_Q2_K};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         const char *a = slm_type_name(all[i]), *b = name;
         while (*a && *b && toupper((unsigned char)*a) == toupper((unsigned char)*b)) a++, b++;

@@ -218,6 +218,7 @@ void forward_row(const slm_context *c, const slm_weight *w, int row, float *out)
     case SLM_TYPE_Q4_0: c->k->row_q4_0(w->data, row, w->cols, out); break;
     case SLM_TYPE_Q8_0: c->k->row_q8_0(w->data, row, w->cols, out); break;
     case SLM_TYPE_F16: c->k->row_f16(w->data, row, w->cols, out); break;
+    case SLM_TYPE_Q2_K: slm_row_q2_k(w->data, row, w->cols, out); break;
     default: memcpy(out, (const float *)w->data + (size_t)row * w->cols, w->cols * sizeof(float)); break;
     }
 }

@@ -114,8 +114,10 @@ typedef struct {
     slm_status status;
 } binder;
 
-enum { T_F32 = 1 << 0, T_F16 = 1 << 1, T_Q4_0 = 1 << 2, T_Q8_0 = 1 << 8 };
+enum { T_F32 = 1 << 0, T_F16 = 1 << 1, T_Q4_0 = 1 << 2, T_Q8_0 = 1 << 8, T_Q2_K = 1 << 10 };
 #define T_MATRIX (T_F32 | T_F16 | T_Q4_0 | T_Q8_0)
+// an encoder's token embedding is only looked up, never multiplied: Q2_K too
+#define T_LOOKUP (T_MATRIX | T_Q2_K)
 
 static int bind_fail(binder *b, slm_status st, const char *fmt, ...) {
     va_list ap;
@@ -140,7 +142,7 @@ static int bind(binder *b, slm_weight *w, const char *name, int rows, int cols, 
                          (unsigned long long)t->ne[3], cols, rows ? rows : 1);
     if (t->type > 31 || !((1u << t->type) & types))
         return bind_fail(b, SLM_ERR_UNSUPPORTED, "tensor '%s' has type %s, which slm360 does not run here (%s)", name,
-                         ggml_type_name(t->type), types == T_F32 ? "F32 only" : "F32, F16, Q8_0, Q4_0");
+                         ggml_type_name(t->type), types == T_F32 ? "F32 only" : types == T_LOOKUP ? "F32, F16, Q8_0, Q4_0, Q2_K" : "F32, F16, Q8_0, Q4_0");
     w->type = t->type;
     w->data = t->data;
     w->rows = rows ? rows : 1;
@@ -154,7 +156,7 @@ static int bind_all(binder *b) {
     const slm_model_info *in = &m->info;
     int kv_dim = in->n_kv_heads * in->head_dim;
     char name[96];
-    if (bind(b, &m->tok_embd, "token_embd.weight", in->vocab_size, in->dim, T_MATRIX, 1) ||
+    if (bind(b, &m->tok_embd, "token_embd.weight", in->vocab_size, in->dim, in->is_encoder ? T_LOOKUP : T_MATRIX, 1) ||
         bind(b, &m->output_norm, "output_norm.weight", 0, in->dim, T_F32, 1))
         return -1;
     if (in->is_encoder) {

@@ -47,9 +47,10 @@ typedef enum {
     SLM_TYPE_F16 = 1,
     SLM_TYPE_Q4_0 = 2,
     SLM_TYPE_Q8_0 = 8,
+    SLM_TYPE_Q2_K = 10,  // lookup tables only: an encoder's token embedding
 } slm_type;
 
-const char *slm_type_name(slm_type type);       // "F32", "F16", "Q4_0", "Q8_0", or "?"
+const char *slm_type_name(slm_type type);       // "F32", "F16", "Q4_0", "Q8_0", "Q2_K", or "?"
 int slm_type_from_name(const char *name);       // case-insensitive; -1 if unknown
 
 // Progress of a long operation: what it is doing and how far (0..1).

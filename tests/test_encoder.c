@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../weights-tools/wtools.h"
+#include "kernels/kernels.h"
 #include "model.h"
 #include "slm.h"
 #include "test.h"
@@ -427,6 +428,68 @@ static void check_nano(void) {
     slm_model_free(m);
 }
 
+// Q2_K: the quantizer's error on normal rows, an exactly representable row,
+// the nano with a Q2_K token embedding (smaller, same bits everywhere, close
+// to Q4_0), and the models it must refuse.
+static void check_q2_k(void) {
+    int n = 2048, nb = n / SLM_QK_K;
+    float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    slm_block_q2_k *q = malloc(nb * sizeof *q);
+    if (!x || !y || !q) { CHECK(0, "memory"); goto done; }
+    uint32_t s = 12345;
+    for (int i = 0; i < n; i++) {  // roughly normal: a sum of four uniforms
+        float v = 0;
+        for (int k = 0; k < 4; k++) v += (float)((s = s * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
+        x[i] = v;
+    }
+    wt_quantize_q2_k(x, q, n);
+    wt_dequantize(SLM_TYPE_Q2_K, q, y, 1, n);
+    double se = 0, ss = 0;
+    for (int i = 0; i < n; i++) se += (double)(x[i] - y[i]) * (x[i] - y[i]), ss += (double)x[i] * x[i];
+    // 4 levels per 16 values: a uniform quantizer of a normal variable is at ~0.12 of its variance
+    CHECK(se / ss < 0.15, "Q2_K relative squared error %.4f", se / ss);
+    for (int i = 0; i < n; i++) x[i] = 0.25f * (float)((i * 7 + i / 16) % 4) - 0.5f;
+    wt_quantize_q2_k(x, q, n);
+    wt_dequantize(SLM_TYPE_Q2_K, q, y, 1, n);
+    float worst = 0;
+    for (int i = 0; i < n; i++) worst = fmaxf(worst, fabsf(x[i] - y[i]));
+    CHECK(worst < 2e-3f, "Q2_K on a row of 4 levels: worst error %g", worst);
+
+    slm_error err;
+    const char *q4 = tmp_path("nano-q4_0.gguf"), *q2 = tmp_path("nano-q2_k.gguf"), *bad = tmp_path("q2-bad.gguf");
+    slm_quantize_params p = slm_quantize_default_params(SLM_TYPE_Q4_0);
+    p.embd_type = SLM_TYPE_Q2_K;
+    CHECK(!slm_quantize_file(q4, q2, &p, &err), "nano with a Q2_K embedding: %s", err.message);
+    slm_model *m4 = load(q4), *m2 = load(q2);
+    if (m4 && m2) {
+        CHECK(m2->tok_embd.type == SLM_TYPE_Q2_K && m2->ngram_embd.type == SLM_TYPE_Q4_0 && m2->size + 480000 < m4->size,
+              "Q2_K token embedding: %zu bytes against %zu", m2->size, m4->size);
+        float a[8], b[8], c4[8];
+        const char *text = sentences[4];
+        slm_context *c1 = context(m2, 1, NULL, 0), *c2 = context(m2, 2, "scalar", 64), *c3 = context(m4, 1, NULL, 0);
+        int ok = c1 && c2 && c3 && !slm_classify(c1, text, strlen(text), a, NULL, &err) &&
+                 !slm_classify(c2, text, strlen(text), b, NULL, &err) && !slm_classify(c3, text, strlen(text), c4, NULL, &err);
+        CHECK(ok && !memcmp(a, b, sizeof a), "Q2_K nano: same bits on 1 thread (best kernels) and 2 (scalar)");
+        double la[8], l4[8], ma = 0, m4s = 0;
+        for (int i = 0; ok && i < 8; i++) ma += (la[i] = log(a[i])) / 8, m4s += (l4[i] = log(c4[i])) / 8;
+        for (int i = 0; ok && i < 8; i++) la[i] -= ma, l4[i] -= m4s;
+        CHECK(ok && cosine(la, l4, 8) > 0.9, "Q2_K nano close to Q4_0: cosine %.4f", ok ? cosine(la, l4, 8) : 0.0);
+        slm_context_free(c1);
+        slm_context_free(c2);
+        slm_context_free(c3);
+    }
+    slm_model_free(m4);
+    slm_model_free(m2);
+    // a width that is not a multiple of 256, and a type for a whole model
+    CHECK(slm_quantize_file(tmp_path("tiny-f32.gguf"), bad, &p, &err) == SLM_ERR_INVALID_ARG && strstr(err.message, "multiple of 256"),
+          "Q2_K refused for a width of 64: %s", err.message);
+    p.type = SLM_TYPE_Q2_K;
+    p.embd_type = -1;
+    CHECK(slm_quantize_file(q4, bad, &p, &err) == SLM_ERR_INVALID_ARG, "Q2_K refused as a whole model's type");
+done:
+    free(x), free(y), free(q);
+}
+
 // ---- the command line ------------------------------------------------------------------
 
 static int run_slm(const char *args, char *out, size_t cap) {
@@ -570,6 +633,7 @@ int main(void) {
     }
     wt_free(&t.wt);
     check_nano();
+    if (ok) check_q2_k();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp_dir);
     if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmp_dir);

@@ -257,6 +257,41 @@ static void test_reference_quant(void) {
     acts_free(&a);
 }
 
+// Q2_K rows against the layout as ggml's dequantizer walks it: each half of
+// 128 values takes 32 bytes of qs, 4 times (shift 0, 2, 4, 6), 16 values from
+// bytes 0..15 and 16 from bytes 16..31, each 16 with the next scales byte.
+static void test_reference_q2_k(void) {
+    int n = 512, rows = 3, nb = n / SLM_QK_K;
+    slm_block_q2_k *w = xmalloc((size_t)rows * nb * sizeof *w);
+    for (int i = 0; i < rows * nb; i++) {
+        for (int j = 0; j < 16; j++) w[i].scales[j] = (uint8_t)rng_int(256);
+        for (int j = 0; j < 64; j++) w[i].qs[j] = (uint8_t)rng_int(256);
+        w[i].d = slm_f32_to_f16(0.01f + 0.1f * fabsf(rng_sym()));
+        w[i].dmin = slm_f32_to_f16(0.05f * fabsf(rng_sym()));
+    }
+    float *row = xmalloc(n * sizeof *row);
+    int bad = 0;
+    for (int r = 0; r < rows; r++) {
+        slm_row_q2_k(w, r, n, row);
+        const float *y = row;
+        for (int b = 0; b < nb; b++) {
+            const slm_block_q2_k *x = &w[r * nb + b];
+            float d = slm_f16_to_f32(x->d), dmin = slm_f16_to_f32(x->dmin);
+            const uint8_t *q = x->qs;
+            int is = 0;
+            for (int half = 0; half < 2; half++, q += 32)
+                for (int shift = 0; shift < 8; shift += 2)
+                    for (int part = 0; part < 2; part++) {
+                        int sc = x->scales[is++];
+                        float dl = d * (float)(sc & 15), ml = dmin * (float)(sc >> 4);
+                        for (int l = 0; l < 16; l++) bad += *y++ != dl * (float)((q[16 * part + l] >> shift) & 3) - ml;
+                    }
+        }
+    }
+    CHECK(bad == 0, "slm_row_q2_k: %d values off ggml's layout", bad);
+    free(w), free(row);
+}
+
 static void test_reference_float(void) {
     const slm_kernels *S = &slm_kernels_scalar;
     int T = 2, n = 513, m = 9;
@@ -327,9 +362,9 @@ static void test_reference_float(void) {
     int pbad = 0;
     for (int h = 0; h < heads; h++)
         for (int i = 0; i < hd / 2; i++) {
-            double x0 = v0[h * hd + 2 * i], x1 = v0[h * hd + 2 * i + 1];
-            pbad += !near(v[h * hd + 2 * i], x0 * c[i] - x1 * sn[i], 1e-6);
-            pbad += !near(v[h * hd + 2 * i + 1], x0 * sn[i] + x1 * c[i], 1e-6);
+            double x0 = v0[h * hd + 2 * i], x1 = v0[h * hd + 2 * i + 1], tol = 1e-6 * (fabs(x0) + fabs(x1)) + 1e-30;
+            pbad += !near(v[h * hd + 2 * i], x0 * c[i] - x1 * sn[i], tol);  // outliers are large: relative
+            pbad += !near(v[h * hd + 2 * i + 1], x0 * sn[i] + x1 * c[i], tol);
         }
     CHECK(pbad == 0, "rope reference: %d values off", pbad);
 
@@ -602,6 +637,7 @@ int main(void) {
     test_f16_conversion();
     test_expf();
     test_reference_quant();
+    test_reference_q2_k();
     test_reference_float();
 
     static const char *const backends[] = {"avx2", "avxvnni", "avx512vnni", "neon", "wasm"};

@@ -306,8 +306,8 @@ static void test_tensor_errors(void) {
     if (!write_model(path, &m, VOCAB_OK, SLM_TYPE_F32))
         expect_load(path, 0, SLM_ERR_BAD_MODEL, "attn_q_norm", "qk_norm without its tensors");
 
-    // unsupported types: BF16 for a matrix, F16 for a norm, Q4_K (256-value
-    // blocks, so a dim of 256) for the embedding
+    // unsupported types: BF16 for a matrix, F16 for a norm, Q4_K and Q2_K
+    // (256-value blocks, so a dim of 256) for a decoder's embedding
     const char *good = tmp_path("good.gguf");
     if (write_good(good)) return;
     if (!rewrite(good, path, NULL, "blk.0.attn_q.weight", 30))
@@ -316,8 +316,13 @@ static void test_tensor_errors(void) {
         expect_load(path, 0, SLM_ERR_UNSUPPORTED, "F16", "F16 norm");
     build_model(&m, 256, 1);
     const char *wide = tmp_path("wide.gguf");
-    if (!write_model(wide, &m, VOCAB_OK, SLM_TYPE_F32) && !rewrite(wide, path, NULL, "token_embd.weight", 12))
-        expect_load(path, 0, SLM_ERR_UNSUPPORTED, "Q4_K", "Q4_K embedding");
+    if (!write_model(wide, &m, VOCAB_OK, SLM_TYPE_F32)) {
+        if (!rewrite(wide, path, NULL, "token_embd.weight", 12))
+            expect_load(path, 0, SLM_ERR_UNSUPPORTED, "Q4_K", "Q4_K embedding");
+        // Q2_K is for an encoder's lookup table: a decoder's embedding is also its LM head
+        if (!rewrite(wide, path, NULL, "token_embd.weight", SLM_TYPE_Q2_K))
+            expect_load(path, 0, SLM_ERR_UNSUPPORTED, "Q2_K", "Q2_K decoder embedding");
+    }
     unlink(wide);
     if (!rewrite(good, path, "gpt2", NULL, 0)) expect_load(path, 0, SLM_ERR_UNSUPPORTED, "gpt2", "architecture gpt2");
 }

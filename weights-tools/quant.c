@@ -1,4 +1,4 @@
-// Row quantizers: f32 -> Q4_0, Q8_0, F16, and back to f32.
+// Row quantizers: f32 -> Q4_0, Q8_0, Q2_K, F16, and back to f32.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +71,80 @@ void wt_quantize_q8_0(const float *x, void *out, int n) {
     }
 }
 
+// Q2_K codes of one group for x ~ s*q - m: q = clamp(round((x + m) / s), 0, 3).
+static float q2_group_sse(const float *x, float s, float m, uint8_t q[16]) {
+    float is = s > 0.0f ? 1.0f / s : 0.0f, sse = 0.0f;
+    for (int i = 0; i < 16; i++) {
+        int v = (int)floorf((x[i] + m) * is + 0.5f);
+        v = v < 0 ? 0 : v > 3 ? 3 : v;
+        q[i] = (uint8_t)v;
+        float e = x[i] - ((float)v * s - m);
+        sse += e * e;
+    }
+    return sse;
+}
+
+// The group's (s >= 0, m >= 0) of least squared error: ranges from its
+// min (or 0, as m cannot be negative) to max, shrunk in steps, each refitted
+// by least squares for its codes.
+static void q2_group_fit(const float *x, float *s_out, float *m_out) {
+    float lo = 0.0f, hi = x[0];
+    for (int i = 0; i < 16; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    float best = INFINITY, bs = 0.0f, bm = -lo;
+    uint8_t q[16];
+    for (int k = 0; k <= 12 && hi > lo; k++) {
+        float shrink = 1.0f - 0.04f * (float)k, s = (hi - lo) * shrink / 3.0f, m = -lo * shrink;
+        for (int it = 0; it < 3; it++) {
+            float e = q2_group_sse(x, s, m, q);
+            if (e < best) { best = e; bs = s; bm = m; }
+            // least squares of x = s*q - m over the codes, m kept >= 0
+            float n = 16.0f, sq = 0.0f, sqq = 0.0f, sx = 0.0f, sxq = 0.0f;
+            for (int i = 0; i < 16; i++) sq += q[i], sqq += (float)(q[i] * q[i]), sx += x[i], sxq += x[i] * q[i];
+            float det = n * sqq - sq * sq;
+            if (det <= 0.0f) break;
+            s = (n * sxq - sq * sx) / det;
+            m = (sq * sxq - sqq * sx) / det;
+            if (m < 0.0f) { m = 0.0f; s = sqq > 0.0f ? sxq / sqq : 0.0f; }
+            if (s < 0.0f) break;
+        }
+    }
+    *s_out = bs;
+    *m_out = bm;
+}
+
+void wt_quantize_q2_k(const float *x, void *out, int n) {
+    for (int b = 0; b < n / SLM_QK_K; b++) {
+        const float *xb = x + (size_t)b * SLM_QK_K;
+        slm_block_q2_k *o = (slm_block_q2_k *)out + b;
+        float s[16], m[16], smax = 0.0f, mmax = 0.0f;
+        for (int g = 0; g < 16; g++) {
+            q2_group_fit(xb + 16 * g, &s[g], &m[g]);
+            smax = s[g] > smax ? s[g] : smax;
+            mmax = m[g] > mmax ? m[g] : mmax;
+        }
+        o->d = slm_f32_to_f16(smax / 15.0f);
+        o->dmin = slm_f32_to_f16(mmax / 15.0f);
+        float d = slm_f16_to_f32(o->d), dmin = slm_f16_to_f32(o->dmin);
+        memset(o->qs, 0, sizeof o->qs);
+        for (int g = 0; g < 16; g++) {
+            int sc = d > 0.0f ? (int)floorf(s[g] / d + 0.5f) : 0, mc = dmin > 0.0f ? (int)floorf(m[g] / dmin + 0.5f) : 0;
+            sc = sc > 15 ? 15 : sc;
+            mc = mc > 15 ? 15 : mc;
+            o->scales[g] = (uint8_t)(sc | mc << 4);
+            // the codes for the scale and min as stored
+            uint8_t q[16];
+            q2_group_sse(xb + 16 * g, d * (float)sc, dmin * (float)mc, q);
+            for (int i = 0; i < 16; i++) {
+                int e = 16 * g + i;
+                o->qs[32 * (e / 128) + e % 32] |= (uint8_t)(q[i] << (2 * ((e % 128) / 32)));
+            }
+        }
+    }
+}
+
 void wt_to_f16(const float *x, uint16_t *out, int n) {
     for (int i = 0; i < n; i++) out[i] = slm_f32_to_f16(x[i]);
 }
@@ -84,6 +158,7 @@ int wt_dequantize(uint32_t type, const void *data, float *out, int rows, int col
         case SLM_TYPE_F16: k->row_f16(data, r, cols, o); break;
         case SLM_TYPE_Q8_0: k->row_q8_0(data, r, cols, o); break;
         case SLM_TYPE_Q4_0: k->row_q4_0(data, r, cols, o); break;
+        case SLM_TYPE_Q2_K: slm_row_q2_k(data, r, cols, o); break;
         default: return -1;
         }
     }

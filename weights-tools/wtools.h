@@ -34,6 +34,8 @@ void wt_free(wt_model *m);
 // block's scale for the least squared error instead of max/-8.
 void wt_quantize_q4_0(const float *x, void *out, int n, int smart);
 void wt_quantize_q8_0(const float *x, void *out, int n);
+// n % 256 == 0; least-squares scale and min per group of 16.
+void wt_quantize_q2_k(const float *x, void *out, int n);
 void wt_to_f16(const float *x, uint16_t *out, int n);
 // Any supported tensor back to f32 (rows*cols values).
 int wt_dequantize(uint32_t type, const void *data, float *out, int rows, int cols);

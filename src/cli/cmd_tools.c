@@ -141,6 +141,7 @@ int cmd_quantize(int argc, char **argv) {
     if (helpf || n != 1 || !out || !type)
         return printf("usage: slm quantize IN.gguf -o OUT.gguf --type q4_0|q8_0|f16|f32 [--embd-type TYPE] [--smart]\n"
                       "  Q4_0 keeps a decoder's token embedding (also the tied LM head) at Q8_0 unless --embd-type says otherwise.\n"
+                      "  --embd-type q2_k (2.6 bits a weight) suits an encoder's token embedding, which is only looked up.\n"
                       "  --smart searches each Q4_0 block's scale for the least squared error.\n"),
                helpf ? 0 : EXIT_USAGE;
     int t = slm_type_from_name(type), e = embd ? slm_type_from_name(embd) : -1;

@@ -30,6 +30,11 @@
 // Q4_0 value e of a block: (e < 16 ? qs[e] & 15 : qs[e - 16] >> 4) - 8, times d.
 typedef struct { uint16_t d; uint8_t qs[SLM_QK / 2]; } slm_block_q4_0;  // 18 bytes
 typedef struct { uint16_t d; int8_t qs[SLM_QK]; } slm_block_q8_0;        // 34 bytes
+// ggml's Q2_K: 256 values in 16 groups of 16, value = d*scale*q - dmin*min
+// with 4-bit scale and min per group (scales[g] low and high nibble) and
+// 2-bit q; value e's q sits in qs[32*(e/128) + e%32] at bit 2*((e%128)/32).
+#define SLM_QK_K 256
+typedef struct { uint8_t scales[SLM_QK_K / 16]; uint8_t qs[SLM_QK_K / 4]; uint16_t d, dmin; } slm_block_q2_k;  // 84 bytes
 
 // Activations quantized to int8 for the integer matrix products: T rows of n
 // values (n % 32 == 0). Block scale d = amax / 127 (f32, not rounded to
@@ -90,6 +95,9 @@ typedef struct slm_kernels {
 } slm_kernels;
 
 extern const slm_kernels slm_kernels_scalar;
+// Row `row` of a Q2_K (rows, n) table, dequantized; plain C on every backend
+// (it only looks up an encoder's 16-odd tokens per text, never a matmul).
+void slm_row_q2_k(const void *W, int row, int n, float *out);
 #if defined(__x86_64__) || defined(__i386__)
 extern const slm_kernels slm_kernels_avx2;
 extern const slm_kernels slm_kernels_avxvnni;  // AVX2 + AVX-VNNI (vpdpbusd)

@@ -160,6 +160,17 @@ static void row_q8_0(const void *W, int row, int n, float *out) {
     }
 }
 
+void slm_row_q2_k(const void *W, int row, int n, float *out) {
+    const slm_block_q2_k *blk = (const slm_block_q2_k *)W + (size_t)row * (n / SLM_QK_K);
+    for (int b = 0; b < n / SLM_QK_K; b++) {
+        float d = slm_f16_to_f32(blk[b].d), dmin = slm_f16_to_f32(blk[b].dmin);
+        for (int e = 0; e < SLM_QK_K; e++) {
+            int sc = blk[b].scales[e / 16], q = (blk[b].qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3;
+            out[b * SLM_QK_K + e] = d * (float)(sc & 15) * (float)q - dmin * (float)(sc >> 4);
+        }
+    }
+}
+
 static void row_f16(const uint16_t *W, int row, int n, float *out) {
     for (int i = 0; i < n; i++) out[i] = slm_f16_to_f32(W[(size_t)row * n + i]);
 }
