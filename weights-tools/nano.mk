@@ -2,8 +2,9 @@
 # Banking77, CLINC150), trained here in C from ../shared/data/intent, F32 and
 # Q4_0 (token embedding Q2_K), into build/models/. Each dataset gets its own
 # 8,192-token tokenizer (`slm train-tokenizer` on its training texts, twice,
-# plus WikiText-2's test file so that the small sets fill the vocabulary). Training runs one thread
-# per model, so make's -j2 trains two at once; same seed, same bits.
+# plus WikiText-2's test file so that the small sets fill the vocabulary).
+# Training runs one thread per model, so make's -j2 trains two at once; same
+# seed, same bits.
 NANO_DATA  := ../shared/data/intent
 NANO_TEXT  := ../shared/data/text/wikitext-2-raw/wiki.test.raw
 NANO_SETS  := snips atis banking77 clinc150

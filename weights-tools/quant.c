@@ -139,7 +139,7 @@ void wt_quantize_q2_k(const float *x, void *out, int n) {
             q2_group_sse(xb + 16 * g, d * (float)sc, dmin * (float)mc, q);
             for (int i = 0; i < 16; i++) {
                 int e = 16 * g + i;
-                o->qs[32 * (e / 128) + e % 32] |= (uint8_t)(q[i] << (2 * ((e % 128) / 32)));
+                o->qs[q2_k_byte(e)] |= (uint8_t)(q[i] << q2_k_shift(e));
             }
         }
     }

@@ -9,10 +9,6 @@ slm_quantize_params slm_quantize_default_params(slm_type type) {
     return (slm_quantize_params){.type = type, .embd_type = -1, .smart_scales = 0};
 }
 
-static int valid_type(int t) {
-    return t == SLM_TYPE_F32 || t == SLM_TYPE_F16 || t == SLM_TYPE_Q4_0 || t == SLM_TYPE_Q8_0;
-}
-
 // Every tensor of the model back in f32, with the same names and shapes.
 static slm_status to_f32(const slm_model *src, wt_model *dst, slm_error *err) {
     const gguf_file *g = &src->gguf;
@@ -28,8 +24,6 @@ static slm_status to_f32(const slm_model *src, wt_model *dst, slm_error *err) {
 }
 
 slm_status slm_quantize_file(const char *in_path, const char *out_path, const slm_quantize_params *p, slm_error *err) {
-    if (!valid_type(p->type) || (p->embd_type >= 0 && !valid_type(p->embd_type) && p->embd_type != SLM_TYPE_Q2_K))
-        return slm_fail(err, SLM_ERR_INVALID_ARG, "unsupported target type (F32, F16, Q8_0, Q4_0; Q2_K for an encoder's token embedding)");
     if (!strcmp(in_path, out_path)) return slm_fail(err, SLM_ERR_INVALID_ARG, "input and output are the same file");
     slm_model *src;
     slm_status rc = slm_model_load_file(in_path, 0, &src, err);

@@ -110,16 +110,18 @@ static uint32_t target_type(const wt_tensor *t, const slm_quantize_params *p, in
     return type;
 }
 
+static int model_type(int t) { return t == SLM_TYPE_F32 || t == SLM_TYPE_F16 || t == SLM_TYPE_Q4_0 || t == SLM_TYPE_Q8_0; }
+
 slm_status wt_write(gguf_writer *w, wt_model *m, const slm_quantize_params *p, const char *path, slm_error *err) {
-    // Q4_0 decoders keep the token embedding (also the LM head) at Q8_0; an
-    // encoder's is only an input table
-    if (p->type != SLM_TYPE_F32 && p->type != SLM_TYPE_F16 && p->type != SLM_TYPE_Q4_0 && p->type != SLM_TYPE_Q8_0)
-        return slm_fail(err, SLM_ERR_INVALID_ARG, "%s is not a type for a whole model (F32, F16, Q8_0, Q4_0)", slm_type_name(p->type));
+    if (!model_type(p->type) || (p->embd_type >= 0 && !model_type(p->embd_type) && p->embd_type != SLM_TYPE_Q2_K))
+        return slm_fail(err, SLM_ERR_INVALID_ARG, "unsupported target type (F32, F16, Q8_0, Q4_0; Q2_K for an encoder's token embedding)");
     int embd_type = p->embd_type >= 0 ? p->embd_type : (int)p->type;
     if (embd_type == SLM_TYPE_Q2_K && (!m->cfg.is_encoder || m->cfg.dim % SLM_QK_K))
         return slm_fail(err, SLM_ERR_INVALID_ARG, "Q2_K is for an encoder's token embedding (only looked up) of a width "
                         "that is a multiple of %d; this model is %s of width %d", SLM_QK_K,
                         m->cfg.is_encoder ? "an encoder" : "a decoder", m->cfg.dim);
+    // Q4_0 decoders keep the token embedding (also the LM head) at Q8_0; an
+    // encoder's is only an input table
     if (p->embd_type < 0 && p->type == SLM_TYPE_Q4_0 && !m->cfg.is_encoder) embd_type = SLM_TYPE_Q8_0;
     int quantized = p->type == SLM_TYPE_Q4_0 || p->type == SLM_TYPE_Q8_0;
     int ffn = m->cfg.ffn_dim;

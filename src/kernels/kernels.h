@@ -32,9 +32,11 @@ typedef struct { uint16_t d; uint8_t qs[SLM_QK / 2]; } slm_block_q4_0;  // 18 by
 typedef struct { uint16_t d; int8_t qs[SLM_QK]; } slm_block_q8_0;        // 34 bytes
 // ggml's Q2_K: 256 values in 16 groups of 16, value = d*scale*q - dmin*min
 // with 4-bit scale and min per group (scales[g] low and high nibble) and
-// 2-bit q; value e's q sits in qs[32*(e/128) + e%32] at bit 2*((e%128)/32).
+// 2-bit q; value e's q sits in qs[q2_k_byte(e)] at bit q2_k_shift(e).
 #define SLM_QK_K 256
 typedef struct { uint8_t scales[SLM_QK_K / 16]; uint8_t qs[SLM_QK_K / 4]; uint16_t d, dmin; } slm_block_q2_k;  // 84 bytes
+static inline int q2_k_byte(int e) { return 32 * (e / 128) + e % 32; }
+static inline int q2_k_shift(int e) { return 2 * ((e % 128) / 32); }
 
 // Activations quantized to int8 for the integer matrix products: T rows of n
 // values (n % 32 == 0). Block scale d = amax / 127 (f32, not rounded to

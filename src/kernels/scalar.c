@@ -164,9 +164,11 @@ void slm_row_q2_k(const void *W, int row, int n, float *out) {
     const slm_block_q2_k *blk = (const slm_block_q2_k *)W + (size_t)row * (n / SLM_QK_K);
     for (int b = 0; b < n / SLM_QK_K; b++) {
         float d = slm_f16_to_f32(blk[b].d), dmin = slm_f16_to_f32(blk[b].dmin);
-        for (int e = 0; e < SLM_QK_K; e++) {
-            int sc = blk[b].scales[e / 16], q = (blk[b].qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3;
-            out[b * SLM_QK_K + e] = d * (float)(sc & 15) * (float)q - dmin * (float)(sc >> 4);
+        for (int g = 0; g < SLM_QK_K / 16; g++) {
+            int sc = blk[b].scales[g];
+            float dl = d * (float)(sc & 15), ml = dmin * (float)(sc >> 4);
+            for (int e = 16 * g; e < 16 * g + 16; e++)
+                out[b * SLM_QK_K + e] = dl * (float)((blk[b].qs[q2_k_byte(e)] >> q2_k_shift(e)) & 3) - ml;
         }
     }
 }
