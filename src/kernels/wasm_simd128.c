@@ -292,13 +292,22 @@ static void matmul_quant(const void *W, const slm_acts *a, int r0, int r1, float
         const uint8_t *rows[4];
         for (int i = 0; i < 4; i++)  // past r1, repeat the last row (its results are dropped)
             rows[i] = (const uint8_t *)W + (size_t)(r + i < r1 ? r + i : r1 - 1) * row_bytes;
-        // one panel holds the whole row (our models' widths, up to 2048): fill it once for all tokens
-        if (nb <= KC) panel_fill(&p, rows, 0, nb, q8);
+        // one panel holds the whole row (our models' widths, up to 2048): fill it once for all tokens,
+        // each token's sums go straight to Y
+        if (nb <= KC) {
+            panel_fill(&p, rows, 0, nb, q8);
+            for (int t = 0; t < a->T; t++) {
+                v128_t acc[4][2];
+                panel_token(&p, nb, a, t, 0, acc);
+                for (int i = 0; i < 4 && r + i < r1; i++) Y[(size_t)t * ldy + r + i] = lanes_combine(acc[i][0], acc[i][1]);
+            }
+            continue;
+        }
         for (int t0 = 0; t0 < a->T; t0 += TC) {
             int nt = a->T - t0 < TC ? a->T - t0 : TC;
             for (int b0 = 0; b0 < nb; b0 += KC) {
                 int nblk = nb - b0 < KC ? nb - b0 : KC;
-                if (nb > KC) panel_fill(&p, rows, b0, nblk, q8);
+                panel_fill(&p, rows, b0, nblk, q8);
                 for (int t = 0; t < nt; t++) panel_token(&p, nblk, a, t0 + t, b0, accs[t]);
             }
             for (int t = 0; t < nt; t++)
