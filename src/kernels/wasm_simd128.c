@@ -240,9 +240,14 @@ matvec_quant(const void *W, const slm_acts *a, int r0, int r1, float *y, int q8)
 #define KC 64  // blocks per panel: 4 rows of 64 blocks are 16 KB of int16 weights
 #define TC 32  // tokens per pass; their accumulators wait on the stack between panels
 
+// A block's scales sit with its weights: one pointer steps through both.
 typedef struct {
-    v128_t w[KC][4][4];  // [block][row] the 4 vectors of block_i16
-    float d[KC][4];      // [block][row] weight scales
+    v128_t w[4][4];  // [row] the 4 vectors of block_i16
+    float d[4];      // [row] weight scales
+} panel_block;
+
+typedef struct {
+    panel_block b[KC];
 } panel;
 
 // Blocks b0..b0+nblk-1 of 4 rows (rows[i] = row i's first block) into p.
@@ -250,8 +255,8 @@ static void panel_fill(panel *p, const uint8_t *const rows[4], int b0, int nblk,
     size_t bb = q8 ? sizeof(slm_block_q8_0) : sizeof(slm_block_q4_0);
     for (int b = 0; b < nblk; b++) {
         size_t off = (size_t)(b0 + b) * bb;
-        for (int i = 0; i < 4; i++) block_i16(rows[i] + off, q8, p->w[b][i]);
-        wasm_v128_store(p->d[b], scales4(rows[0] + off, rows[1] + off, rows[2] + off, rows[3] + off));
+        for (int i = 0; i < 4; i++) block_i16(rows[i] + off, q8, p->b[b].w[i]);
+        wasm_v128_store(p->b[b].d, scales4(rows[0] + off, rows[1] + off, rows[2] + off, rows[3] + off));
     }
 }
 
@@ -265,14 +270,15 @@ static inline void panel_token(const panel *p, int nblk, const slm_acts *a, int 
     for (int h = 0; h < 2; h++) {
         v128_t c0 = acc[0][h], c1 = acc[1][h], c2 = acc[2][h], c3 = acc[3][h];
         if (b0 == 0) c0 = c1 = c2 = c3 = wasm_f32x4_const_splat(0.0f);
-        // pointers stepped block by block: the engines do not strength-reduce
-        // index arithmetic (and emcc turns LLVM's off)
+        // pointers stepped block by block, the loop ending on one (no
+        // counter): the engines do not strength-reduce index arithmetic (and
+        // emcc turns LLVM's off)
         const int16_t *qa = q16 + 16 * h;
-        const v128_t *w = p->w[0][0] + 2 * h;
-        const float *d = p->d[0];
-        for (int b = 0; b < nblk; b++, qa += SLM_QK, w += 16, d += 4) {
+        const float *adb = ad;
+        for (const panel_block *pb = p->b, *end = p->b + nblk; pb != end; pb++, qa += SLM_QK, adb++) {
+            const v128_t *w = pb->w[0] + 2 * h;
             v128_t A0 = wasm_v128_load(qa), A1 = wasm_v128_load(qa + 8);
-            v128_t s = wasm_f32x4_mul(wasm_v128_load(d), wasm_f32x4_splat(ad[b]));
+            v128_t s = wasm_f32x4_mul(wasm_v128_load(pb->d), wasm_f32x4_splat(*adb));
             half_acc(w, A0, A1, SPLAT(s, 0), &c0);
             half_acc(w + 4, A0, A1, SPLAT(s, 1), &c1);
             half_acc(w + 8, A0, A1, SPLAT(s, 2), &c2);
