@@ -244,6 +244,7 @@ matvec_quant(const void *W, const slm_acts *a, int r0, int r1, float *y, int q8)
 typedef struct {
     v128_t w[4][4];  // [row] the 4 vectors of block_i16
     float d[4];      // [row] weight scales
+    v128_t s;        // [row] d times the activation scale of the token at hand
 } panel_block;
 
 typedef struct {
@@ -264,9 +265,12 @@ static void panel_fill(panel *p, const uint8_t *const rows[4], int b0, int nblk,
 // acc[i] (row i: lanes 0..3, 4..7; from zero for the first panel) for token
 // t: lanes 0..3 over all blocks, then lanes 4..7, so that the 4 accumulators
 // of a pass stay in registers.
-static inline void panel_token(const panel *p, int nblk, const slm_acts *a, int t, int b0, v128_t acc[4][2]) {
+static inline void panel_token(panel *p, int nblk, const slm_acts *a, int t, int b0, v128_t acc[4][2]) {
     const int16_t *q16 = (const int16_t *)a->aux + (size_t)t * a->n + (size_t)b0 * SLM_QK;
     const float *ad = a->d + (size_t)t * (a->n / SLM_QK) + b0;
+    // the scales once for both halves, and one register fewer in their passes
+    for (panel_block *pb = p->b, *end = p->b + nblk; pb != end; pb++, ad++)
+        pb->s = wasm_f32x4_mul(wasm_v128_load(pb->d), wasm_f32x4_splat(*ad));
     for (int h = 0; h < 2; h++) {
         v128_t c0 = acc[0][h], c1 = acc[1][h], c2 = acc[2][h], c3 = acc[3][h];
         if (b0 == 0) c0 = c1 = c2 = c3 = wasm_f32x4_const_splat(0.0f);
@@ -274,11 +278,9 @@ static inline void panel_token(const panel *p, int nblk, const slm_acts *a, int 
         // counter): the engines do not strength-reduce index arithmetic (and
         // emcc turns LLVM's off)
         const int16_t *qa = q16 + 16 * h;
-        const float *adb = ad;
-        for (const panel_block *pb = p->b, *end = p->b + nblk; pb != end; pb++, qa += SLM_QK, adb++) {
+        for (const panel_block *pb = p->b, *end = p->b + nblk; pb != end; pb++, qa += SLM_QK) {
             const v128_t *w = pb->w[0] + 2 * h;
-            v128_t A0 = wasm_v128_load(qa), A1 = wasm_v128_load(qa + 8);
-            v128_t s = wasm_f32x4_mul(wasm_v128_load(pb->d), wasm_f32x4_splat(*adb));
+            v128_t A0 = wasm_v128_load(qa), A1 = wasm_v128_load(qa + 8), s = pb->s;
             half_acc(w, A0, A1, SPLAT(s, 0), &c0);
             half_acc(w + 4, A0, A1, SPLAT(s, 1), &c1);
             half_acc(w + 8, A0, A1, SPLAT(s, 2), &c2);
