@@ -83,9 +83,13 @@ static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
         m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
         float d = wasm_f32x4_extract_lane(m, 0) / 127.0f;
         v128_t id = wasm_f32x4_splat(d != 0.0f ? 1.0f / d : 0.0f);
-        // nearest: round to nearest, ties to even, as nearbyintf in the default mode
+        // nearbyintf, ties to even: |v * id| <= 127 plus 1.5 * 2^23 lands where
+        // floats are the integers, rounded to nearest even, and the integer is
+        // the low bits (one add and one subtract; V8 spends 7 instructions on
+        // nearest and trunc_sat)
+        const v128_t magic = wasm_f32x4_const_splat(SLM_ROUND_MAGIC);
         v128_t i32[8];
-        for (int k = 0; k < 8; k++) i32[k] = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(v[k], id)));
+        for (int k = 0; k < 8; k++) i32[k] = wasm_i32x4_sub(wasm_f32x4_add(wasm_f32x4_mul(v[k], id), magic), magic);
         v128_t q0 = wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(i32[0], i32[1]), wasm_i16x8_narrow_i32x4(i32[2], i32[3]));
         v128_t q1 = wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(i32[4], i32[5]), wasm_i16x8_narrow_i32x4(i32[6], i32[7]));
         wasm_v128_store(a->q + blk * SLM_QK, q0);
@@ -476,7 +480,8 @@ static inline v128_t expf4(v128_t x) {
     x = wasm_f32x4_pmax(x, wasm_f32x4_const_splat(SLM_EXP_LO));
     x = wasm_f32x4_pmin(x, wasm_f32x4_const_splat(SLM_EXP_HI));
     const v128_t magic = wasm_f32x4_const_splat(SLM_ROUND_MAGIC);
-    v128_t k = wasm_f32x4_sub(wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_const_splat(SLM_LOG2E)), magic), magic);
+    v128_t t = wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_const_splat(SLM_LOG2E)), magic);
+    v128_t k = wasm_f32x4_sub(t, magic);
     v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(k, wasm_f32x4_const_splat(SLM_LN2_HI)));
     r = wasm_f32x4_sub(r, wasm_f32x4_mul(k, wasm_f32x4_const_splat(SLM_LN2_LO)));
     v128_t p = wasm_f32x4_const_splat(SLM_EXP_P0);
@@ -486,7 +491,9 @@ static inline v128_t expf4(v128_t x) {
     p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_const_splat(SLM_EXP_P4));
     p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_const_splat(SLM_EXP_P5));
     v128_t y = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(p, wasm_f32x4_mul(r, r)), r), wasm_f32x4_const_splat(1.0f));
-    v128_t e = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(k), wasm_i32x4_const_splat(127)), 23);
+    // 2^k: t's bits are magic's plus k, and magic's shift out of the exponent
+    // field (for NaN, y is NaN whatever e is)
+    v128_t e = wasm_i32x4_shl(wasm_i32x4_add(t, wasm_i32x4_const_splat(127)), 23);
     return wasm_f32x4_mul(y, e);
 }
 
