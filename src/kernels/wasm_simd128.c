@@ -258,10 +258,14 @@ typedef struct {
 // Blocks b0..b0+nblk-1 of 4 rows (rows[i] = row i's first block) into p.
 static void panel_fill(panel *p, const uint8_t *const rows[4], int b0, int nblk, int q8) {
     size_t bb = q8 ? sizeof(slm_block_q8_0) : sizeof(slm_block_q4_0);
-    for (int b = 0; b < nblk; b++) {
-        size_t off = (size_t)(b0 + b) * bb;
-        for (int i = 0; i < 4; i++) block_i16(rows[i] + off, q8, p->b[b].w[i]);
-        wasm_v128_store(p->b[b].d, scales4(rows[0] + off, rows[1] + off, rows[2] + off, rows[3] + off));
+    // the row pointers stepped in locals (not reloaded from rows[] and offset per block)
+    const uint8_t *x0 = rows[0] + b0 * bb, *x1 = rows[1] + b0 * bb, *x2 = rows[2] + b0 * bb, *x3 = rows[3] + b0 * bb;
+    for (panel_block *pb = p->b, *end = p->b + nblk; pb != end; pb++, x0 += bb, x1 += bb, x2 += bb, x3 += bb) {
+        block_i16(x0, q8, pb->w[0]);
+        block_i16(x1, q8, pb->w[1]);
+        block_i16(x2, q8, pb->w[2]);
+        block_i16(x3, q8, pb->w[3]);
+        wasm_v128_store(pb->d, scales4(x0, x1, x2, x3));
     }
 }
 
