@@ -269,19 +269,18 @@ static void panel_fill(panel *p, const uint8_t *const rows[4], int b0, int nblk,
     }
 }
 
-// Accumulates panel blocks [0, nblk) (activation blocks b0..) of 4 rows into
-// acc[i] (row i: lanes 0..3, 4..7; from zero for the first panel) for token
-// t: lanes 0..3 over all blocks, then lanes 4..7, so that the 4 accumulators
-// of a pass stay in registers.
-static inline void panel_token(panel *p, int nblk, const slm_acts *a, int t, int b0, v128_t acc[4][2]) {
-    const int16_t *q16 = (const int16_t *)a->aux + (size_t)t * a->n + (size_t)b0 * SLM_QK;
-    const float *ad = a->d + (size_t)t * (a->n / SLM_QK) + b0;
+// Accumulates panel blocks [0, nblk) of 4 rows into acc[i] (row i: lanes
+// 0..3, 4..7; from zero for the first panel) for one token, its activation
+// blocks at q16 (q16 order) with scales ad: lanes 0..3 over all blocks, then
+// lanes 4..7, so that the 4 accumulators of a pass stay in registers. The
+// callers step q16 and ad token by token (no index arithmetic per token).
+static inline void panel_token(panel *p, int nblk, const int16_t *q16, const float *ad, int first, v128_t acc[4][2]) {
     // the scales once for both halves, and one register fewer in their passes
     for (panel_block *pb = p->b, *end = p->b + nblk; pb != end; pb++, ad++)
         pb->s = wasm_f32x4_mul(wasm_v128_load(pb->d), wasm_f32x4_splat(*ad));
     for (int h = 0; h < 2; h++) {
         v128_t c0 = acc[0][h], c1 = acc[1][h], c2 = acc[2][h], c3 = acc[3][h];
-        if (b0 == 0) c0 = c1 = c2 = c3 = wasm_f32x4_const_splat(0.0f);
+        if (first) c0 = c1 = c2 = c3 = wasm_f32x4_const_splat(0.0f);
         // pointers stepped block by block, the loop ending on one (no
         // counter): the engines do not strength-reduce index arithmetic (and
         // emcc turns LLVM's off)
@@ -312,10 +311,13 @@ static void matmul_quant(const void *W, const slm_acts *a, int r0, int r1, float
         // each token's sums go straight to Y
         if (nb <= KC) {
             panel_fill(&p, rows, 0, nb, q8);
-            for (int t = 0; t < a->T; t++) {
+            const int16_t *q16 = a->aux;
+            const float *ad = a->d;
+            float *y = Y + r;
+            for (int t = 0; t < a->T; t++, q16 += a->n, ad += nb, y += ldy) {
                 v128_t acc[4][2];
-                panel_token(&p, nb, a, t, 0, acc);
-                for (int i = 0; i < 4 && r + i < r1; i++) Y[(size_t)t * ldy + r + i] = lanes_combine(acc[i][0], acc[i][1]);
+                panel_token(&p, nb, q16, ad, 1, acc);
+                for (int i = 0; i < 4 && r + i < r1; i++) y[i] = lanes_combine(acc[i][0], acc[i][1]);
             }
             continue;
         }
@@ -324,7 +326,9 @@ static void matmul_quant(const void *W, const slm_acts *a, int r0, int r1, float
             for (int b0 = 0; b0 < nb; b0 += KC) {
                 int nblk = nb - b0 < KC ? nb - b0 : KC;
                 panel_fill(&p, rows, b0, nblk, q8);
-                for (int t = 0; t < nt; t++) panel_token(&p, nblk, a, t0 + t, b0, accs[t]);
+                const int16_t *q16 = (const int16_t *)a->aux + (size_t)t0 * a->n + (size_t)b0 * SLM_QK;
+                const float *ad = a->d + (size_t)t0 * nb + b0;
+                for (int t = 0; t < nt; t++, q16 += a->n, ad += nb) panel_token(&p, nblk, q16, ad, b0 == 0, accs[t]);
             }
             for (int t = 0; t < nt; t++)
                 for (int i = 0; i < 4 && r + i < r1; i++)
