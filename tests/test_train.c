@@ -336,12 +336,49 @@ static void test_adamw(void) {
 
 // ---- the whole model: gradients of a few parameters of each tensor ---------------------
 
-typedef struct { tr_model *m; tr_batch *b; tr_train_opts o; } model_ctx;
+typedef struct { tr_model *m; tr_batch *b; tr_train_opts o; const int32_t *pos, *target; int M; } model_ctx;
 static double model_loss(void *c) {
     model_ctx *x = c;
     tr_model_sync(x->m);
+    if (x->M) {   // masked LM
+        float loss = NAN;
+        slm_error err;
+        tr_mlm_backward(x->m, x->b, x->pos, x->target, x->M, &x->o, 5, &loss, &err);
+        return loss;
+    }
     tr_forward(x->m, x->b, &x->o, 5);
     return tr_backward(x->m, x->b, &x->o, 5);
+}
+
+// The worst relative error of a few gradient entries of each tensor (rows of
+// the embedding that ids uses) against central differences; *name: where.
+static double worst_grad(model_ctx *x, const int32_t *ids, int dim, const char **name) {
+    size_t n;
+    float *p = tr_model_params(x->m, &n);
+    int n_t;
+    const tr_tensor *t = tr_model_tensors(x->m, &n_t);
+    model_loss(x);
+    float *g = malloc(n * sizeof(float));
+    memcpy(g, tr_model_grads(x->m), n * sizeof(float));
+    double worst = 0.0;
+    *name = "";
+    for (int i = 0; i < n_t; i++) {
+        size_t cnt = (size_t)(t[i].rows ? t[i].rows : 1) * t[i].cols;
+        for (int k = 0; k < 4; k++) {
+            size_t j = t[i].off + (size_t)((k * 7919u + 13u) % cnt);
+            if (!strcmp(t[i].name, "token_embd.weight")) j = t[i].off + (size_t)(ids[k] * dim + k);
+            float keep = p[j];
+            p[j] = keep + 1e-2f;
+            double lp = model_loss(x);
+            p[j] = keep - 1e-2f;
+            double lm = model_loss(x);
+            p[j] = keep;
+            double num = (lp - lm) / 2e-2, e = fabs(num - g[j]) / (fabs(num) + fabs(g[j]) + 1e-3);
+            if (e > worst) worst = e, *name = t[i].name;
+        }
+    }
+    free(g);
+    return worst;
 }
 static void test_model_grads(void) {
     tr_config cfg = {.vocab = 20, .dim = 16, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2, .ffn = 12, .ctx = 16,
@@ -354,37 +391,22 @@ static void test_model_grads(void) {
     tr_model_init(m, 3);
     size_t n;
     float *p = tr_model_params(m, &n);
-    int n_t;
-    const tr_tensor *t = tr_model_tensors(m, &n_t);
     for (size_t i = 0; i < n; i++) p[i] += urand() * 0.1f;   // the zero classifier would hide the transformer's gradients
     int32_t ids[12] = {1, 4, 7, 2, 9, 3, 3, 0, 5, 6, 19, 8};
     int off[3] = {0, 5, 7}, len[3] = {5, 2, 5}, boff[3] = {0, 2, 3}, blen[3] = {2, 1, 3}, y[3] = {0, 2, 1};
     uint32_t bag[6] = {1, 10, 4, 4, 0, 7};
     tr_batch b = {.B = 3, .N = 12, .ids = ids, .off = off, .len = len, .bag = bag, .boff = boff, .blen = blen, .y = y};
-    model_ctx x = {m, &b, {.label_smoothing = 0.1f, .aux_weight = 0.5f}};
-    model_loss(&x);
-    float *g = malloc(n * sizeof(float));
-    memcpy(g, tr_model_grads(m), n * sizeof(float));
-    double worst = 0.0;
-    const char *worst_name = "";
-    for (int i = 0; i < n_t; i++) {
-        size_t cnt = (size_t)(t[i].rows ? t[i].rows : 1) * t[i].cols;
-        // a handful of entries per tensor (rows of the embedding that are used)
-        for (int k = 0; k < 4; k++) {
-            size_t j = t[i].off + (size_t)((k * 7919u + 13u) % cnt);
-            if (!strcmp(t[i].name, "token_embd.weight")) j = t[i].off + (size_t)(ids[k] * cfg.dim + k);
-            float keep = p[j];
-            p[j] = keep + 1e-2f;
-            double lp = model_loss(&x);
-            p[j] = keep - 1e-2f;
-            double lm = model_loss(&x);
-            p[j] = keep;
-            double num = (lp - lm) / 2e-2, e = fabs(num - g[j]) / (fabs(num) + fabs(g[j]) + 1e-3);
-            if (e > worst) worst = e, worst_name = t[i].name;
-        }
-    }
+    model_ctx x = {m, &b, {.label_smoothing = 0.1f, .aux_weight = 0.5f}, NULL, NULL, 0};
+    const char *worst_name;
+    double worst = worst_grad(&x, ids, cfg.dim, &worst_name);
     CHECK(worst < 2e-2, "model gradients: worst rel err %g (%s)", worst, worst_name);
-    free(g);
+    // masked LM: rows 1, 6 and 10 masked (id 0 stands for the mask), predicting their ids through the tied embedding
+    int32_t pos[3] = {1, 6, 10}, target[3] = {4, 0, 19};
+    ids[1] = ids[6] = ids[10] = 0;
+    x.o.drop_resid = 0.2f;   // dropout's mask is the same forward and backward
+    x.pos = pos, x.target = target, x.M = 3;
+    worst = worst_grad(&x, ids, cfg.dim, &worst_name);
+    CHECK(worst < 2e-2, "masked-LM gradients: worst rel err %g (%s)", worst, worst_name);
     tr_model_free(m);
 }
 
@@ -479,6 +501,18 @@ static void test_trainer(void) {
     p.out_path = path_of("d.gguf");
     st = tr_train_classifier(&p, &r, &err);
     CHECK(st == SLM_OK && !same_file(path_of("a.gguf"), path_of("d.gguf")), "another seed, same weights");
+    // masked-LM pretraining first: other weights, the same bytes again with the same seed, and still learns the toy set
+    p.seed = 1;
+    p.mlm_epochs = 3;
+    p.out_path = path_of("e.gguf");
+    st = tr_train_classifier(&p, &r, &err);
+    CHECK(st == SLM_OK && r.best_dev_acc == 1.0f && !same_file(path_of("a.gguf"), path_of("e.gguf")), "masked LM: %s",
+          st ? err.message : "");
+    p.out_path = path_of("f.gguf");
+    p.threads = 1;
+    st = tr_train_classifier(&p, &r, &err);
+    CHECK(st == SLM_OK && same_file(path_of("e.gguf"), path_of("f.gguf")), "masked LM: same seed, 1 and 2 threads differ");
+    p.mlm_epochs = 0, p.threads = 2;
 
     // NaN loss in epoch 3: an error naming the step, the checkpoint of the best epoch so far stays
     p = tiny_params(path_of("nan.gguf"));
@@ -545,7 +579,7 @@ int main(void) {
     CHECK(dir != NULL, "mkdtemp");
     if (dir) {
         test_trainer();
-        const char *names[] = {"train.tsv", "a.gguf", "b.gguf", "c.gguf", "d.gguf", "nan.gguf", "nan0.gguf", "bad.tsv", "x.gguf", "dev.tsv"};
+        const char *names[] = {"train.tsv", "a.gguf", "b.gguf", "c.gguf", "d.gguf", "e.gguf", "f.gguf", "nan.gguf", "nan0.gguf", "bad.tsv", "x.gguf", "dev.tsv"};
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) unlink(path_of(names[i]));
         rmdir(dir);
     }

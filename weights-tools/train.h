@@ -175,6 +175,11 @@ const float *tr_forward(tr_model *m, const tr_batch *b, const tr_train_opts *opt
 // After tr_forward with opts: the loss over b->y (labels >= 0), and the
 // gradients (zeroed first) of the loss.
 float tr_backward(tr_model *m, const tr_batch *b, const tr_train_opts *opts, uint64_t seed);
+// Masked-LM pretraining: the token rows pos (M) of b, whose ids the caller
+// masked, predict target (M) through the tied token embedding; *loss is the
+// mean cross-entropy, the gradients the model's (forward included).
+slm_status tr_mlm_backward(tr_model *m, const tr_batch *b, const int32_t *pos, const int32_t *target, int M,
+                           const tr_train_opts *opts, uint64_t seed, float *loss, slm_error *err);
 // The pooled features [u; v] (B, dim + ngram_dim) of the last forward.
 const float *tr_features(const tr_model *m);
 
@@ -213,11 +218,12 @@ void tr_adamw_update(float *p, const float *g, float *m, float *v, size_t n, flo
 typedef struct {
     const char *train_path, *dev_path, *out_path;
     const char *vocab_path;     // GGUF with the tokenizer (vocabulary-only is fine)
-    const char *init_path;      // optional: start the transformer from this encoder (e.g. MLM-pretrained)
     const char *oos_path;       // optional: out-of-scope dev texts, to choose a confidence threshold
     const char *preset;         // "slm360-nano"
     const char *kernels;        // NULL: best
     int epochs, batch, threads, max_len, eval_every;
+    int mlm_epochs;             // masked-LM pretraining passes over the training texts first (0: none)
+    float mlm_mask;             // share of the tokens masked (0.15)
     uint64_t seed;
     tr_optim_cfg optim;
     tr_train_opts opts;

@@ -423,6 +423,7 @@ tr_classifier_params tr_classifier_default_params(void) {
     tr_classifier_params p = {0};
     p.preset = "slm360-nano";
     p.epochs = 20;
+    p.mlm_mask = 0.15f;
     p.batch = 32;
     p.threads = 1;
     p.max_len = 512;
@@ -485,6 +486,79 @@ static slm_status load_vocab(const tr_classifier_params *p, const tr_tsv *train,
     gguf_writer_free(w);
     if (!rc) rc = slm_model_load_file(path, SLM_LOAD_VOCAB_ONLY, vm, err);
     if (fd >= 0) unlink(path);
+    return rc;
+}
+
+// Masked-LM pretraining of the transformer on the training texts, before the
+// classifier: in every batch a share p->mlm_mask of the tokens (at least one)
+// is to be predicted from the others, BERT's way (of those, 80 % replaced by
+// the mask token, 10 % by a random token, 10 % kept). The mask token is BOS,
+// which an encoder's input never holds. Its own AdamW state and schedule
+// (warmup, cosine); the classifier phase starts afresh.
+static slm_status pretrain_mlm(const tr_classifier_params *p, tr_model *m, const dataset *d, batch_buf *bb, int mask_id,
+                               int *order, slm_error *err) {
+    const tr_config *c = tr_model_config(m);
+    int B = p->batch, steps_per_epoch = (d->n + B - 1) / B, total = steps_per_epoch * p->mlm_epochs;
+    tr_optim_cfg oc = p->optim;
+    oc.total = total, oc.warmup = total / 20 > 1 ? total / 20 : 1, oc.schedule = TR_COSINE;
+    size_t n_params;
+    float *params = tr_model_params(m, &n_params);
+    int n_t;
+    const tr_tensor *tens = tr_model_tensors(m, &n_t);
+    tr_optim *opt = tr_optim_new(&oc, n_params);
+    int32_t *pos = malloc((size_t)bb->cap_N * sizeof *pos), *target = malloc((size_t)bb->cap_N * sizeof *target);
+    slm_status rc = opt && pos && target ? SLM_OK : slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
+    uint64_t rng = tr_hash(p->seed ^ 0x3a5cull);
+    double t0 = slm_now_ms(), loss_sum = 0.0;
+    int loss_n = 0;
+    for (int i = 0; i < d->n; i++) order[i] = i;
+    for (int ep = 0, step = 0; ep < p->mlm_epochs && !rc; ep++) {
+        for (int i = d->n - 1; i > 0; i--) {
+            rng += 0x9e3779b97f4a7c15ull;
+            int j = (int)(tr_hash(rng) % (uint64_t)(i + 1)), tmp = order[i];
+            order[i] = order[j], order[j] = tmp;
+        }
+        for (int s = 0; s < steps_per_epoch && !rc; s++, step++) {
+            if (p->interrupted && *p->interrupted) {
+                rc = slm_fail(err, SLM_ERR_ABORTED, "interrupted during masked-LM pretraining: nothing written");
+                break;
+            }
+            int n = d->n - s * B < B ? d->n - s * B : B, M = 0;
+            batch_fill(bb, d, order + s * B, n);
+            tr_batch *b = &bb->b;
+            for (int t = 0; t < b->N; t++) {
+                rng += 0x9e3779b97f4a7c15ull;
+                uint64_t r = tr_hash(rng);
+                if ((float)(r >> 40) / (float)(1u << 24) >= p->mlm_mask && !(t == b->N - 1 && M == 0)) continue;
+                pos[M] = t, target[M++] = b->ids[t];
+                int how = (int)((r >> 8) % 10);
+                if (how < 8) b->ids[t] = mask_id;
+                else if (how == 8) b->ids[t] = (int32_t)((r >> 16) % (uint64_t)c->vocab);
+            }
+            uint64_t seed = tr_hash(p->seed * 0x100000001b3ull + (uint64_t)step + 0x7777);
+            float loss = 0.0f;
+            if ((rc = tr_mlm_backward(m, b, pos, target, M, &p->opts, seed, &loss, err))) break;
+            double gnorm = tr_clip_grads(tr_model_grads(m), n_params, oc.clip);
+            if (!isfinite(loss) || !isfinite(gnorm)) {
+                rc = slm_fail(err, SLM_ERR_ABORTED, "masked-LM pretraining diverged at epoch %d, step %d (loss %g): nothing "
+                              "written; try a lower learning rate", ep + 1, step + 1, loss);
+                break;
+            }
+            tr_adamw_step(opt, tr_model_pool(m), tens, n_t, params, tr_model_grads(m), step);
+            tr_model_sync(m);
+            loss_sum += loss, loss_n++;
+            if (p->log && (s % 20 == 19 || s + 1 == steps_per_epoch)) {
+                double el = slm_now_ms() - t0, left = el / (step + 1) * (total - step - 1) / 1000.0;
+                char tl[32];
+                fmt_time(tl, sizeof tl, left);
+                logf_(p, s + 1 < steps_per_epoch, "masked LM: epoch %d/%d  step %d/%d  loss %.4f  lr %.2e  %s left", ep + 1,
+                      p->mlm_epochs, step + 1, total, loss_sum / loss_n, tr_lr_at(&oc, step), tl);
+                if (s + 1 == steps_per_epoch) loss_sum = 0.0, loss_n = 0;
+            }
+        }
+    }
+    tr_optim_free(opt);
+    free(pos), free(target);
     return rc;
 }
 
@@ -587,6 +661,10 @@ slm_status tr_train_classifier(const tr_classifier_params *p, tr_classifier_resu
     logf_(p, 0, "train %d texts, dev %d, %d labels; %zu parameters (n-grams: %u x %d); %d epochs of %d steps, %d thread%s",
           dtr.n, ddev.n, C, n_params, cfg.ngram.buckets, cfg.ngram_dim, p->epochs, steps_per_epoch, p->threads,
           p->threads == 1 ? "" : "s");
+    if (p->mlm_epochs > 0 && cfg.transformer) {
+        int mask_id = vm->info.bos_id >= 0 && vm->info.bos_id < cfg.vocab ? vm->info.bos_id : 0;
+        if ((rc = pretrain_mlm(p, m, &dtr, &bb, mask_id, order, err))) goto done;
+    }
 
     uint64_t rng = tr_hash(p->seed ^ 0xda7aull);
     for (int i = 0; i < dtr.n; i++) order[i] = i;

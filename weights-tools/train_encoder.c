@@ -14,6 +14,10 @@
 //
 // The auxiliary losses make each branch a classifier of its own, so the
 // file's single linear layer is a sum (an ensemble) of two trained heads.
+//
+// Masked-LM pretraining (tr_mlm_backward) runs the same layers on texts with
+// some tokens masked and predicts those through the token embedding:
+//   logits (M, vocab) = xf[masked rows] . tok_embd^T,  loss = mean CE
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +49,8 @@ struct tr_model {
     float *feat, *logits, *probs, *logits_u, *probs_u, *logits_v, *probs_v;
     // backward scratch
     float *dx, *dxn, *dq, *dk, *dv, *datt, *dy, *dg, *du, *dh, *dfeat, *dlogits;
+    float *mlm, *mlm_Et;        // masked-LM scratch (mlm_cap rows), the token embedding transposed
+    int mlm_cap;
     int last_B;
 };
 
@@ -88,6 +94,7 @@ void tr_model_free(tr_model *m) {
     free(m->wT);
     free(m->rope_cos);
     free(m->rope_sin);
+    free(m->mlm), free(m->mlm_Et);
     if (m->acts)
         for (int l = 0; l < m->c.n_layers; l++) {
             layer_acts *a = &m->acts[l];
@@ -264,13 +271,12 @@ void tr_model_init(tr_model *m, uint64_t seed) {
 
 static uint64_t site_seed(uint64_t seed, int layer, int which) { return tr_hash(seed * 1000003ull + (uint64_t)layer * 16 + which); }
 
-const float *tr_forward(tr_model *m, const tr_batch *b, const tr_train_opts *o, uint64_t seed) {
+// The transformer up to its final norm: m->xf (N, dim).
+static void forward_layers(tr_model *m, const tr_batch *b, const tr_train_opts *o, uint64_t seed) {
     const tr_config *c = &m->c;
     int D = c->dim, KV = c->n_kv_heads * c->head_dim, F = c->ffn, H = c->n_heads, hd = c->head_dim;
-    int ND = c->ngram_dim, FD = D + ND, C = c->n_classes, B = b->B;
-    tr_seqs s = {B, b->off, b->len};
-    m->last_B = B;
-    if (c->transformer) {
+    tr_seqs s = {b->B, b->off, b->len};
+    {
         float *x = m->acts[0].xin;
         op_embed_fwd(x, m->w.tok_embd, b->ids, b->N, D);
         if (o) op_dropout(x, (size_t)b->N * D, o->drop_embd, site_seed(seed, 99, 0));
@@ -298,6 +304,16 @@ const float *tr_forward(tr_model *m, const tr_batch *b, const tr_train_opts *o, 
             for (size_t i = 0; i < (size_t)b->N * D; i++) xout[i] = a->xmid[i] + m->dy[i];
         }
         op_rmsnorm_fwd(m->xf, m->rstdf, m->xL, m->w.output_norm, &s, D, c->eps);
+    }
+}
+
+const float *tr_forward(tr_model *m, const tr_batch *b, const tr_train_opts *o, uint64_t seed) {
+    const tr_config *c = &m->c;
+    int D = c->dim, ND = c->ngram_dim, FD = D + ND, C = c->n_classes, B = b->B;
+    tr_seqs s = {B, b->off, b->len};
+    m->last_B = B;
+    if (c->transformer) {
+        forward_layers(m, b, o, seed);
         op_meanpool_fwd(m->feat, FD, m->xf, &s, D);
     } else {
         for (int i = 0; i < B; i++) memset(m->feat + (size_t)i * FD, 0, D * sizeof(float));
@@ -313,10 +329,11 @@ const float *tr_forward(tr_model *m, const tr_batch *b, const tr_train_opts *o, 
 
 // ---- backward ----------------------------------------------------------------------
 
+static void backward_layers(tr_model *m, const tr_batch *b, const tr_train_opts *o, uint64_t seed);
+
 float tr_backward(tr_model *m, const tr_batch *b, const tr_train_opts *o, uint64_t seed) {
     const tr_config *c = &m->c;
-    int D = c->dim, KV = c->n_kv_heads * c->head_dim, F = c->ffn, H = c->n_heads, hd = c->head_dim;
-    int ND = c->ngram_dim, FD = D + ND, C = c->n_classes, B = b->B;
+    int D = c->dim, ND = c->ngram_dim, FD = D + ND, C = c->n_classes, B = b->B;
     tr_seqs s = {B, b->off, b->len};
     size_t ND_ = (size_t)b->N * D;
     memset(m->grads, 0, m->n_params * sizeof(float));
@@ -345,11 +362,20 @@ float tr_backward(tr_model *m, const tr_batch *b, const tr_train_opts *o, uint64
         op_bag_bwd(m->gw.ngram_embd, m->dfeat + D, FD, b->bag, &bs, ND);
     }
     if (!c->transformer) return loss;
-
-    // pooled tokens -> final norm -> layers, last to first; dx is the residual stream's gradient
     memset(m->dxn, 0, ND_ * sizeof(float));
-    memset(m->dx, 0, ND_ * sizeof(float));
     op_meanpool_bwd(m->dxn, m->dfeat, FD, &s, D);
+    backward_layers(m, b, o, seed);
+    return loss;
+}
+
+// From m->dxn, the gradient of m->xf (N, dim): the final norm, then the
+// layers last to first; dx is the residual stream's gradient.
+static void backward_layers(tr_model *m, const tr_batch *b, const tr_train_opts *o, uint64_t seed) {
+    const tr_config *c = &m->c;
+    int D = c->dim, KV = c->n_kv_heads * c->head_dim, F = c->ffn, H = c->n_heads, hd = c->head_dim;
+    tr_seqs s = {b->B, b->off, b->len};
+    size_t ND_ = (size_t)b->N * D;
+    memset(m->dx, 0, ND_ * sizeof(float));
     op_rmsnorm_bwd(m->dx, m->gw.output_norm, m->dxn, m->xL, m->w.output_norm, m->rstdf, &s, D);
     for (int l = c->n_layers - 1; l >= 0; l--) {
         layer_acts *a = &m->acts[l];
@@ -385,5 +411,43 @@ float tr_backward(tr_model *m, const tr_batch *b, const tr_train_opts *o, uint64
     }
     op_dropout(m->dx, ND_, o->drop_embd, site_seed(seed, 99, 0));
     op_embed_bwd(m->gw.tok_embd, m->dx, b->ids, b->N, D);
-    return loss;
+}
+
+// ---- masked-LM pretraining -----------------------------------------------------------
+
+// One masked-LM step's loss and gradients (into the model's): b's ids come
+// with some rows masked, and rows pos[0..M) must predict target[0..M) with
+// the token embedding as the output layer (tied):
+//   logits (M, vocab) = xf[pos] . tok_embd^T,  loss = mean CE
+slm_status tr_mlm_backward(tr_model *m, const tr_batch *b, const int32_t *pos, const int32_t *target, int M,
+                           const tr_train_opts *o, uint64_t seed, float *loss, slm_error *err) {
+    const tr_config *c = &m->c;
+    int D = c->dim, V = c->vocab;
+    if (!c->transformer || M < 1) return slm_fail(err, SLM_ERR_INVALID_ARG, "masked-LM training needs the transformer and a masked token");
+    if (M > m->mlm_cap) {   // scratch for M rows: x, dx (M, D), logits, probs (M, V)
+        float *p = realloc(m->mlm, ((size_t)M * 2 * D + (size_t)M * 2 * V) * sizeof(float));
+        if (!p) return slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
+        m->mlm = p, m->mlm_cap = M;
+    }
+    if (!m->mlm_Et && !(m->mlm_Et = malloc((size_t)V * D * sizeof(float)))) return slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
+    float *x = m->mlm, *dx = x + (size_t)M * D, *logits = dx + (size_t)M * D, *probs = logits + (size_t)M * V;
+    forward_layers(m, b, o, seed);
+    for (int i = 0; i < M; i++) memcpy(x + (size_t)i * D, m->xf + (size_t)pos[i] * D, D * sizeof(float));
+    const float *E = m->w.tok_embd;   // (V, D), transposed for the forward matmul
+    for (int v = 0; v < V; v++)
+        for (int d = 0; d < D; d++) m->mlm_Et[(size_t)d * V + v] = E[(size_t)v * D + d];
+    int start = 0;
+    tr_seqs rows = {1, &start, &M};
+    op_matmul_fwd(&m->e, logits, x, m->mlm_Et, &rows, D, V);
+    memset(m->grads, 0, m->n_params * sizeof(float));
+    *loss = op_ce_fwd(probs, logits, target, M, V, 0.0f);
+    memset(logits, 0, (size_t)M * V * sizeof(float));   // now the logits' gradient
+    op_ce_bwd(logits, probs, target, M, V, 0.0f, 1.0f);
+    memset(dx, 0, (size_t)M * D * sizeof(float));
+    op_matmul_bwd(&m->e, dx, m->gw.tok_embd, logits, x, E, &rows, D, V);
+    memset(m->dxn, 0, (size_t)b->N * D * sizeof(float));
+    for (int i = 0; i < M; i++)
+        for (int d = 0; d < D; d++) m->dxn[(size_t)pos[i] * D + d] += dx[(size_t)i * D + d];
+    backward_layers(m, b, o, seed);
+    return SLM_OK;
 }

@@ -32,6 +32,8 @@ static const char *usage_text =
     "  --ngram-lr X          learning-rate multiplier of the n-gram table (30)\n"
     "  --cls-lr X            learning-rate multiplier of the classifier (3)\n"
     "  --no-transformer      the n-gram branch alone (ablation)\n"
+    "  --mlm-epochs N        masked-LM pretraining passes over the training texts first (0)\n"
+    "  --mlm-mask X          share of their tokens to predict (0.15)\n"
     "  --max-len N           tokens per text (512, the context)\n"
     "  --seed N (1)          --threads N (1)   --kernels scalar|avx2\n"
     "\n"
@@ -65,7 +67,7 @@ int cmd_train_classifier(int argc, char **argv) {
                *epochs = NULL, *batch = NULL, *lr = NULL, *min_lr = NULL, *schedule = NULL, *warmup = NULL, *wd = NULL,
                *clip = NULL, *dropout = NULL, *feat_dropout = NULL, *smooth = NULL, *aux = NULL, *buckets = NULL,
                *ngram_dim = NULL, *word_max = NULL, *char_min = NULL, *char_max = NULL, *ngram_lr = NULL, *cls_lr = NULL,
-               *no_tr = NULL, *max_len = NULL, *seed = NULL, *threads = NULL, *kernels = NULL, *pos[1];
+               *no_tr = NULL, *mlm_epochs = NULL, *mlm_mask = NULL, *max_len = NULL, *seed = NULL, *threads = NULL, *kernels = NULL, *pos[1];
     const cli_opt opts[] = {
         {"--help", "-h", 0, &helpf}, {"--train", NULL, 1, &train}, {"--dev", NULL, 1, &dev},
         {"--output", "-o", 1, &out}, {"--preset", NULL, 1, &preset}, {"--vocab", NULL, 1, &vocab},
@@ -76,7 +78,7 @@ int cmd_train_classifier(int argc, char **argv) {
         {"--label-smoothing", NULL, 1, &smooth}, {"--aux", NULL, 1, &aux}, {"--ngram-buckets", NULL, 1, &buckets},
         {"--ngram-dim", NULL, 1, &ngram_dim}, {"--word-max", NULL, 1, &word_max}, {"--char-min", NULL, 1, &char_min},
         {"--char-max", NULL, 1, &char_max}, {"--ngram-lr", NULL, 1, &ngram_lr}, {"--cls-lr", NULL, 1, &cls_lr},
-        {"--no-transformer", NULL, 0, &no_tr},
+        {"--no-transformer", NULL, 0, &no_tr}, {"--mlm-epochs", NULL, 1, &mlm_epochs}, {"--mlm-mask", NULL, 1, &mlm_mask},
         {"--max-len", NULL, 1, &max_len}, {"--seed", NULL, 1, &seed}, {"--threads", "-t", 1, &threads},
         {"--kernels", NULL, 1, &kernels},
     };
@@ -102,6 +104,8 @@ int cmd_train_classifier(int argc, char **argv) {
     INT(char_max, "--char-max", 0, 16, p.ngram.char_max);
     INT(max_len, "--max-len", 1, 1 << 20, p.max_len);
     INT(threads, "--threads", 1, 256, p.threads);
+    INT(mlm_epochs, "--mlm-epochs", 0, 100000, p.mlm_epochs);
+    FLT(mlm_mask, "--mlm-mask", 0.01, 0.9, p.mlm_mask);
     FLT(lr, "--lr", 0.0, 10.0, p.optim.lr);
     FLT(min_lr, "--min-lr", 0.0, 10.0, p.optim.min_lr);
     FLT(wd, "--wd", 0.0, 10.0, p.optim.weight_decay);
