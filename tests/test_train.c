@@ -512,7 +512,6 @@ static void test_trainer(void) {
     p.threads = 1;
     st = tr_train_classifier(&p, &r, &err);
     CHECK(st == SLM_OK && same_file(path_of("e.gguf"), path_of("f.gguf")), "masked LM: same seed, 1 and 2 threads differ");
-    p.mlm_epochs = 0, p.threads = 2;
 
     // NaN loss in epoch 3: an error naming the step, the checkpoint of the best epoch so far stays
     p = tiny_params(path_of("nan.gguf"));

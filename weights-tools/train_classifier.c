@@ -489,6 +489,15 @@ static slm_status load_vocab(const tr_classifier_params *p, const tr_tsv *train,
     return rc;
 }
 
+// Fisher-Yates over order (n), from the generator state *rng.
+static void shuffle(int *order, int n, uint64_t *rng) {
+    for (int i = n - 1; i > 0; i--) {
+        *rng += 0x9e3779b97f4a7c15ull;
+        int j = (int)(tr_hash(*rng) % (uint64_t)(i + 1)), tmp = order[i];
+        order[i] = order[j], order[j] = tmp;
+    }
+}
+
 // Masked-LM pretraining of the transformer on the training texts, before the
 // classifier: in every batch a share p->mlm_mask of the tokens (at least one)
 // is to be predicted from the others, BERT's way (of those, 80 % replaced by
@@ -513,11 +522,7 @@ static slm_status pretrain_mlm(const tr_classifier_params *p, tr_model *m, const
     int loss_n = 0;
     for (int i = 0; i < d->n; i++) order[i] = i;
     for (int ep = 0, step = 0; ep < p->mlm_epochs && !rc; ep++) {
-        for (int i = d->n - 1; i > 0; i--) {
-            rng += 0x9e3779b97f4a7c15ull;
-            int j = (int)(tr_hash(rng) % (uint64_t)(i + 1)), tmp = order[i];
-            order[i] = order[j], order[j] = tmp;
-        }
+        shuffle(order, d->n, &rng);
         for (int s = 0; s < steps_per_epoch && !rc; s++, step++) {
             if (p->interrupted && *p->interrupted) {
                 rc = slm_fail(err, SLM_ERR_ABORTED, "interrupted during masked-LM pretraining: nothing written");
@@ -674,11 +679,7 @@ slm_status tr_train_classifier(const tr_classifier_params *p, tr_classifier_resu
     double train_ms = 0.0, loss_sum = 0.0;
     int loss_n = 0;
     for (int ep = 0; ep < p->epochs && !stop; ep++) {
-        for (int i = dtr.n - 1; i > 0; i--) {   // Fisher-Yates
-            rng += 0x9e3779b97f4a7c15ull;
-            int j = (int)(tr_hash(rng) % (uint64_t)(i + 1)), tmp = order[i];
-            order[i] = order[j], order[j] = tmp;
-        }
+        shuffle(order, dtr.n, &rng);
         double ep_t0 = slm_now_ms();
         for (int s = 0; s < steps_per_epoch && step < total; s++, step++) {
             if (p->interrupted && *p->interrupted) { stop = 2; break; }

@@ -276,35 +276,33 @@ static void forward_layers(tr_model *m, const tr_batch *b, const tr_train_opts *
     const tr_config *c = &m->c;
     int D = c->dim, KV = c->n_kv_heads * c->head_dim, F = c->ffn, H = c->n_heads, hd = c->head_dim;
     tr_seqs s = {b->B, b->off, b->len};
-    {
-        float *x = m->acts[0].xin;
-        op_embed_fwd(x, m->w.tok_embd, b->ids, b->N, D);
-        if (o) op_dropout(x, (size_t)b->N * D, o->drop_embd, site_seed(seed, 99, 0));
-        for (int l = 0; l < c->n_layers; l++) {
-            layer_acts *a = &m->acts[l];
-            const tr_layer *W = &m->w.layers[l];
-            const float **Wt = m->wT + l * 7;
-            float *xout = l + 1 < c->n_layers ? m->acts[l + 1].xin : m->xL;
-            op_rmsnorm_fwd(a->xn1, a->rstd1, a->xin, W->attn_norm, &s, D, c->eps);
-            op_matmul_fwd(&m->e, a->q, a->xn1, Wt[0], &s, D, D);
-            op_matmul_fwd(&m->e, a->k, a->xn1, Wt[1], &s, D, KV);
-            op_matmul_fwd(&m->e, a->v, a->xn1, Wt[2], &s, D, KV);
-            op_rope_fwd(a->q, &s, D, H, hd, m->rope_cos, m->rope_sin);
-            op_rope_fwd(a->k, &s, KV, c->n_kv_heads, hd, m->rope_cos, m->rope_sin);
-            op_attn_fwd(&m->e, a->att, a->P, a->q, a->k, a->v, &s, H, c->n_kv_heads, hd, 0);
-            op_matmul_fwd(&m->e, m->dy, a->att, Wt[3], &s, D, D);     // dy: scratch
-            if (o) op_dropout(m->dy, (size_t)b->N * D, o->drop_resid, site_seed(seed, l, 1));
-            for (size_t i = 0; i < (size_t)b->N * D; i++) a->xmid[i] = a->xin[i] + m->dy[i];
-            op_rmsnorm_fwd(a->xn2, a->rstd2, a->xmid, W->ffn_norm, &s, D, c->eps);
-            op_matmul_fwd(&m->e, a->g, a->xn2, Wt[4], &s, D, F);
-            op_matmul_fwd(&m->e, a->u, a->xn2, Wt[5], &s, D, F);
-            op_swiglu_fwd(a->h, a->g, a->u, &s, F);
-            op_matmul_fwd(&m->e, m->dy, a->h, Wt[6], &s, F, D);
-            if (o) op_dropout(m->dy, (size_t)b->N * D, o->drop_resid, site_seed(seed, l, 2));
-            for (size_t i = 0; i < (size_t)b->N * D; i++) xout[i] = a->xmid[i] + m->dy[i];
-        }
-        op_rmsnorm_fwd(m->xf, m->rstdf, m->xL, m->w.output_norm, &s, D, c->eps);
+    float *x = m->acts[0].xin;
+    op_embed_fwd(x, m->w.tok_embd, b->ids, b->N, D);
+    if (o) op_dropout(x, (size_t)b->N * D, o->drop_embd, site_seed(seed, 99, 0));
+    for (int l = 0; l < c->n_layers; l++) {
+        layer_acts *a = &m->acts[l];
+        const tr_layer *W = &m->w.layers[l];
+        const float **Wt = m->wT + l * 7;
+        float *xout = l + 1 < c->n_layers ? m->acts[l + 1].xin : m->xL;
+        op_rmsnorm_fwd(a->xn1, a->rstd1, a->xin, W->attn_norm, &s, D, c->eps);
+        op_matmul_fwd(&m->e, a->q, a->xn1, Wt[0], &s, D, D);
+        op_matmul_fwd(&m->e, a->k, a->xn1, Wt[1], &s, D, KV);
+        op_matmul_fwd(&m->e, a->v, a->xn1, Wt[2], &s, D, KV);
+        op_rope_fwd(a->q, &s, D, H, hd, m->rope_cos, m->rope_sin);
+        op_rope_fwd(a->k, &s, KV, c->n_kv_heads, hd, m->rope_cos, m->rope_sin);
+        op_attn_fwd(&m->e, a->att, a->P, a->q, a->k, a->v, &s, H, c->n_kv_heads, hd, 0);
+        op_matmul_fwd(&m->e, m->dy, a->att, Wt[3], &s, D, D);     // dy: scratch
+        if (o) op_dropout(m->dy, (size_t)b->N * D, o->drop_resid, site_seed(seed, l, 1));
+        for (size_t i = 0; i < (size_t)b->N * D; i++) a->xmid[i] = a->xin[i] + m->dy[i];
+        op_rmsnorm_fwd(a->xn2, a->rstd2, a->xmid, W->ffn_norm, &s, D, c->eps);
+        op_matmul_fwd(&m->e, a->g, a->xn2, Wt[4], &s, D, F);
+        op_matmul_fwd(&m->e, a->u, a->xn2, Wt[5], &s, D, F);
+        op_swiglu_fwd(a->h, a->g, a->u, &s, F);
+        op_matmul_fwd(&m->e, m->dy, a->h, Wt[6], &s, F, D);
+        if (o) op_dropout(m->dy, (size_t)b->N * D, o->drop_resid, site_seed(seed, l, 2));
+        for (size_t i = 0; i < (size_t)b->N * D; i++) xout[i] = a->xmid[i] + m->dy[i];
     }
+    op_rmsnorm_fwd(m->xf, m->rstdf, m->xL, m->w.output_norm, &s, D, c->eps);
 }
 
 const float *tr_forward(tr_model *m, const tr_batch *b, const tr_train_opts *o, uint64_t seed) {
