@@ -251,8 +251,9 @@ int slm_embed_dim(const slm_model *model);
 //
 // A learner teaches an encoder new examples on the device, new intents
 // included, without forgetting what it knew. The transformer stays as it is;
-// what learns is the classifier and the n-gram table (in f32, owned by the
-// learner; the model file is never changed). Every update:
+// what learns is the classifier, the n-gram table and the taught classes' own
+// n-gram weights (in f32, owned by the learner; the model file is never
+// changed). Every update:
 //   - mixes the new examples with a replay buffer of past ones (reservoir
 //     sampling, bounded), started from the examples the trainer stored in
 //     the model file;
@@ -265,8 +266,9 @@ int slm_embed_dim(const slm_model *model);
 //     max_drop, lowers any class's by more than max_class_drop, or does not
 //     learn the new examples themselves (min_fit) is rolled back, leaving the
 //     learner bit for bit as before.
-// The learned state (classifier, changed n-gram rows, Fisher, replay and
-// held-out buffers) saves to a GGUF file or buffer and loads back.
+// The learned state (classifier, changed n-gram rows, taught classes' n-gram
+// weights, Fisher, replay and held-out buffers) saves to a GGUF file or
+// buffer and loads back.
 
 typedef struct slm_learner slm_learner;
 

@@ -121,6 +121,13 @@ static void *state_of(slm_learner *l, size_t *n) {
 
 static int same_bytes(const void *a, size_t na, const void *b, size_t nb) { return a && b && na == nb && !memcmp(a, b, na); }
 
+static int holds(const void *data, size_t n, const char *s) {
+    size_t k = strlen(s);
+    for (size_t i = 0; data && i + k <= n; i++)
+        if (!memcmp((const char *)data + i, s, k)) return 1;
+    return 0;
+}
+
 // ---- the tests ----------------------------------------------------------------------
 
 static void test_fresh(slm_context *c, const slm_model *m) {
@@ -165,6 +172,22 @@ static void test_new_intent(slm_context *c) {
 
     // the same again: nothing new to add, still accepted
     CHECK(slm_learn(l, texts, labels, n, &r, &err) == SLM_OK && r.accepted && r.new_classes == 0, "again: %s", r.reason);
+
+    // the taught class has bag weights now: a refused update of it puts them back
+    size_t n0 = 0, n3 = 0;
+    void *s0 = state_of(l, &n0);
+    CHECK(holds(s0, n0, "slm360-learned.bag.classes"), "the state holds the taught class's bag weights");
+    FILE *f = fopen(path_of("wrong_timer.tsv"), "w");
+    write_intent(f, &intents[1], 0, 4, "timer");
+    fclose(f);
+    const char *wt[64], *wl[64];
+    tr_tsv wkeep;
+    int wn = read_pairs("wrong_timer.tsv", wt, wl, 64, &wkeep);
+    CHECK(slm_learn(l, wt, wl, wn, &r, &err) == SLM_OK && !r.accepted, "weather texts as timers refused");
+    void *s3 = state_of(l, &n3);
+    CHECK(same_bytes(s0, n0, s3, n3), "refused: the bag weights bit for bit as before");
+    free(s0), free(s3);
+    tr_tsv_free(&wkeep);
 
     // save, load: the same classifier
     size_t n1 = 0, n2 = 0;

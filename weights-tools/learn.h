@@ -32,6 +32,7 @@ struct slm_learner {
     char (*labels)[MAX_LABEL];  // (C)
     float *w, *b;               // (C, F), (C)
     float *table;               // (buckets, nd)
+    float **bag_w;              // (C) NULL, or a taught class's own weight of each n-gram bucket (buckets)
     uint8_t *changed;           // (buckets) rows that differ from the model's
     float *fw, *fb, *ft;        // Fisher of w, b, table
     example_set replay, guard;
@@ -44,6 +45,8 @@ slm_status learn_example_make(slm_learner *l, const char *text, int label, examp
 void learn_example_free(example *e);
 int learn_set_push(example_set *s, example *e);     // takes e; -1 when out of memory
 void learn_set_free(example_set *s);
+// Room for C classes in w, b, their Fisher, the labels and bag_w (new entries NULL); -1 when out of memory.
+int learn_grow_classes(slm_learner *l, int C);
 // The empirical Fisher over the replay buffer at the current weights.
 slm_status learn_fisher_update(slm_learner *l, slm_error *err);
 

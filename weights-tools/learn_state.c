@@ -19,6 +19,8 @@
 
 void slm_learner_free(slm_learner *l) {
     if (!l) return;
+    for (int c = 0; l->bag_w && c < l->C; c++) free(l->bag_w[c]);
+    free(l->bag_w);
     free(l->labels), free(l->w), free(l->b), free(l->table), free(l->changed), free(l->fw), free(l->fb), free(l->ft);
     learn_set_free(&l->replay);
     learn_set_free(&l->guard);
@@ -65,7 +67,8 @@ static slm_learner *learner_alloc(slm_context *enc, const slm_learn_params *p) {
     l->b = malloc((size_t)l->C * sizeof(float)), l->fb = calloc((size_t)l->C, sizeof(float));
     l->table = malloc((nt ? nt : 1) * sizeof(float)), l->ft = calloc(nt ? nt : 1, sizeof(float));
     l->changed = calloc(l->buckets ? l->buckets : 1, 1);
-    if (!l->labels || !l->w || !l->fw || !l->b || !l->fb || !l->table || !l->ft || !l->changed) {
+    l->bag_w = calloc((size_t)l->C, sizeof *l->bag_w);
+    if (!l->labels || !l->w || !l->fw || !l->b || !l->fb || !l->table || !l->ft || !l->changed || !l->bag_w) {
         slm_learner_free(l);
         return NULL;
     }
@@ -181,6 +184,27 @@ static int read_rows(const slm_learner *l, const gguf_file *g, const char *key, 
     return 0;
 }
 
+// The taught classes' bag weights: their class indices as an i32 array and
+// their weights as an F32 tensor of (n, buckets). -1 bad (msg says why), -2 out of memory.
+static int read_bag(slm_learner *l, const gguf_file *g, char *msg, size_t cap) {
+    int bad = 0;
+    const gguf_kv *cls = array_kv(g, STATE "bag.classes", GGUF_I32, &bad);
+    if (bad) return snprintf(msg, cap, STATE "bag.classes must be an array of class indices"), -1;
+    if (!cls || !cls->arr_n) return 0;
+    if (!l->buckets || cls->arr_n > (uint64_t)l->C)
+        return snprintf(msg, cap, "bag weights of %llu classes (%d classes, %u n-gram buckets)", (unsigned long long)cls->arr_n, l->C, l->buckets), -1;
+    const float *data = f32_tensor(g, "bag.weight", (int)cls->arr_n, (int)l->buckets, 1, &bad, msg, cap);
+    if (!data) return -1;
+    for (uint64_t i = 0; i < cls->arr_n; i++) {
+        int32_t c = i32_at(cls, i);
+        if (c < 0 || c >= l->C || l->bag_w[c])
+            return snprintf(msg, cap, STATE "bag.classes[%llu] = %d is not a class, or a repeated one", (unsigned long long)i, c), -1;
+        if (!(l->bag_w[c] = malloc((size_t)l->buckets * sizeof(float)))) return -2;
+        memcpy(l->bag_w[c], data + i * l->buckets, (size_t)l->buckets * sizeof(float));
+    }
+    return 0;
+}
+
 static slm_status load_state(slm_learner *l, const void *data, size_t size, const char *what, slm_error *err) {
     gguf_file g;
     char msg[256] = "";
@@ -215,18 +239,7 @@ static slm_status load_state(slm_learner *l, const void *data, size_t size, cons
         if (strlen(l->labels[c]) != s.len || memcmp(l->labels[c], s.ptr, s.len))
             st = slm_fail(err, SLM_ERR_INVALID_ARG, "%s: class %u is '%.*s' here and '%s' in the model", what, c, (int)s.len, s.ptr, l->labels[c]);
     }
-    if (!st) {
-        // grow to C classes (the model's labels are already in place)
-        float *w = realloc(l->w, (size_t)C * l->F * sizeof(float)), *fw = w ? realloc(l->fw, (size_t)C * l->F * sizeof(float)) : NULL;
-        if (w) l->w = w;
-        if (fw) l->fw = fw;
-        float *b = realloc(l->b, C * sizeof(float)), *fb = b ? realloc(l->fb, C * sizeof(float)) : NULL;
-        if (b) l->b = b;
-        if (fb) l->fb = fb;
-        char(*lab)[MAX_LABEL] = realloc(l->labels, (size_t)C * MAX_LABEL);
-        if (lab) l->labels = lab;
-        if (!w || !fw || !b || !fb || !lab) st = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
-    }
+    if (!st && learn_grow_classes(l, (int)C)) st = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
     if (!st) {
         for (uint32_t c = (uint32_t)l->model_C; c < C; c++)
             snprintf(l->labels[c], MAX_LABEL, "%.*s", (int)labels->strs[c].len, labels->strs[c].ptr);
@@ -247,6 +260,8 @@ static slm_status load_state(slm_learner *l, const void *data, size_t size, cons
         (read_rows(l, &g, STATE "ngram.rows", "ngram_embd.rows", l->table, l->changed, msg, sizeof msg) ||
          read_rows(l, &g, STATE "fisher.ngram.rows", "fisher.ngram.rows", l->ft, NULL, msg, sizeof msg)))
         st = slm_fail(err, SLM_ERR_BAD_MODEL, "%s: %s", what, msg);
+    if (!st && (rc = read_bag(l, &g, msg, sizeof msg)))
+        st = rc == -2 ? slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory") : slm_fail(err, SLM_ERR_BAD_MODEL, "%s: %s", what, msg);
     uint32_t seen_r = 0, seen_g = 0;
     if (!st) st = read_both(l, &g, STATE, what, err);
     if (!st && (gguf_get_u32(&g, STATE "replay.seen", &seen_r) < 0 || gguf_get_u32(&g, STATE "guard.seen", &seen_g) < 0))
@@ -353,8 +368,27 @@ static int write_rows(gguf_writer *w, const slm_learner *l, const char *key, con
     return n ? gguf_w_tensor(w, tensor, SLM_TYPE_F32, 2, ne, *rows_out, (uint64_t)n * l->nd * sizeof(float)) : 0;
 }
 
+// The classes that have bag weights: their indices and their weights packed
+// into *packed (n, buckets), which the caller frees after writing.
+static int write_bag(gguf_writer *w, const slm_learner *l, float **packed, int32_t **cls) {
+    int n = 0;
+    for (int c = 0; c < l->C; c++) n += l->bag_w[c] != NULL;
+    if (!n) return 0;
+    *packed = malloc((size_t)n * l->buckets * sizeof(float));
+    *cls = malloc((size_t)n * sizeof(int32_t));
+    if (!*packed || !*cls) return -1;
+    for (int c = 0, k = 0; c < l->C; c++) {
+        if (!l->bag_w[c]) continue;
+        memcpy(*packed + (size_t)k * l->buckets, l->bag_w[c], (size_t)l->buckets * sizeof(float));
+        (*cls)[k++] = c;
+    }
+    uint64_t ne[2] = {l->buckets, (uint64_t)n};
+    return gguf_w_arr_i32(w, STATE "bag.classes", *cls, (uint64_t)n) ||
+           gguf_w_tensor(w, "bag.weight", SLM_TYPE_F32, 2, ne, *packed, (uint64_t)n * l->buckets * sizeof(float));
+}
+
 // The state into a writer; bufs keep the packed rows alive until it is written.
-static int build_state(const slm_learner *l, gguf_writer *w, void *bufs[4]) {
+static int build_state(const slm_learner *l, gguf_writer *w, void *bufs[6]) {
     const char **labels = malloc((size_t)l->C * sizeof *labels);
     if (!labels) return -1;
     for (int c = 0; c < l->C; c++) labels[c] = l->labels[c];
@@ -372,25 +406,25 @@ static int build_state(const slm_learner *l, gguf_writer *w, void *bufs[4]) {
     if (!rc && l->nd)
         rc = write_rows(w, l, STATE "ngram.rows", "ngram_embd.rows", l->table, l->changed, (float **)&bufs[0], (int32_t **)&bufs[1]) ||
              write_rows(w, l, STATE "fisher.ngram.rows", "fisher.ngram.rows", l->ft, NULL, (float **)&bufs[2], (int32_t **)&bufs[3]);
-    return rc;
+    return rc || write_bag(w, l, (float **)&bufs[4], (int32_t **)&bufs[5]);
 }
 
 slm_status slm_learner_save_memory(const slm_learner *l, void **data, size_t *size, slm_error *err) {
     gguf_writer *w = gguf_writer_new();
-    void *bufs[4] = {0};
+    void *bufs[6] = {0};
     int rc = !w || build_state(l, w, bufs) || gguf_writer_to_memory(w, data, size);
     gguf_writer_free(w);
-    for (int i = 0; i < 4; i++) free(bufs[i]);
+    for (int i = 0; i < 6; i++) free(bufs[i]);
     return rc ? slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory saving the learned state") : SLM_OK;
 }
 
 slm_status slm_learner_save(const slm_learner *l, const char *path, slm_error *err) {
     gguf_writer *w = gguf_writer_new();
-    void *bufs[4] = {0};
+    void *bufs[6] = {0};
     char msg[320] = "";
     slm_status st = !w || build_state(l, w, bufs) ? slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory saving %s", path) : SLM_OK;
     if (!st && gguf_writer_write(w, path, msg, sizeof msg)) st = slm_fail(err, SLM_ERR_IO, "%s", msg);
     gguf_writer_free(w);
-    for (int i = 0; i < 4; i++) free(bufs[i]);
+    for (int i = 0; i < 6; i++) free(bufs[i]);
     return st;
 }
