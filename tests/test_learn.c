@@ -128,6 +128,26 @@ static int holds(const void *data, size_t n, const char *s) {
     return 0;
 }
 
+// Teaches l four weather texts labelled `label` (wrong: the held-out weather
+// examples would suffer); 1 if the learner's state is then bit for bit as before.
+static int learn_wrong(slm_learner *l, const char *label, slm_learn_result *r, slm_error *err) {
+    size_t n0 = 0, n1 = 0;
+    void *s0 = state_of(l, &n0);
+    FILE *f = fopen(path_of("wrong.tsv"), "w");
+    write_intent(f, &intents[1], 0, 4, label);
+    fclose(f);
+    const char *texts[64], *labels[64];
+    tr_tsv keep;
+    int n = read_pairs("wrong.tsv", texts, labels, 64, &keep);
+    memset(r, 0, sizeof *r);
+    int st = slm_learn(l, texts, labels, n, r, err);
+    void *s1 = state_of(l, &n1);
+    int same = !st && same_bytes(s0, n0, s1, n1);
+    free(s0), free(s1);
+    tr_tsv_free(&keep);
+    return same;
+}
+
 // ---- the tests ----------------------------------------------------------------------
 
 static void test_fresh(slm_context *c, const slm_model *m) {
@@ -174,20 +194,13 @@ static void test_new_intent(slm_context *c) {
     CHECK(slm_learn(l, texts, labels, n, &r, &err) == SLM_OK && r.accepted && r.new_classes == 0, "again: %s", r.reason);
 
     // the taught class has bag weights now: a refused update of it puts them back
-    size_t n0 = 0, n3 = 0;
+    size_t n0 = 0;
     void *s0 = state_of(l, &n0);
     CHECK(holds(s0, n0, "slm360-learned.bag.classes"), "the state holds the taught class's bag weights");
-    FILE *f = fopen(path_of("wrong_timer.tsv"), "w");
-    write_intent(f, &intents[1], 0, 4, "timer");
-    fclose(f);
-    const char *wt[64], *wl[64];
-    tr_tsv wkeep;
-    int wn = read_pairs("wrong_timer.tsv", wt, wl, 64, &wkeep);
-    CHECK(slm_learn(l, wt, wl, wn, &r, &err) == SLM_OK && !r.accepted, "weather texts as timers refused");
-    void *s3 = state_of(l, &n3);
-    CHECK(same_bytes(s0, n0, s3, n3), "refused: the bag weights bit for bit as before");
-    free(s0), free(s3);
-    tr_tsv_free(&wkeep);
+    free(s0);
+    int same = learn_wrong(l, "timer", &r, &err);
+    CHECK(!r.accepted, "weather texts as timers refused");
+    CHECK(same, "refused: the bag weights bit for bit as before");
 
     // save, load: the same classifier
     size_t n1 = 0, n2 = 0;
@@ -246,21 +259,12 @@ static void test_refusals(slm_context *c) {
     slm_learner_new(c, NULL, NULL, 0, &l, &err);
     if (!l) return;
     size_t n0, n1;
-    void *s0 = state_of(l, &n0);
-    // weather texts labelled music: the held-out weather examples would suffer
-    FILE *f = fopen(path_of("wrong.tsv"), "w");
-    write_intent(f, &intents[1], 0, 4, "music");
-    fclose(f);
-    const char *texts[64], *labels[64];
-    tr_tsv keep;
-    int n = read_pairs("wrong.tsv", texts, labels, 64, &keep);
+    void *s0 = state_of(l, &n0), *s1;
     slm_learn_result r;
-    CHECK(slm_learn(l, texts, labels, n, &r, &err) == SLM_OK && !r.accepted, "wrong labels refused");
+    int same = learn_wrong(l, "music", &r, &err);
+    CHECK(!r.accepted, "wrong labels refused");
     CHECK(strstr(r.reason, "weather") || strstr(r.reason, "held-out"), "the reason names it: %s", r.reason);
-    void *s1 = state_of(l, &n1);
-    CHECK(same_bytes(s0, n0, s1, n1), "refused: bit for bit as before");
-    free(s1);
-    tr_tsv_free(&keep);
+    CHECK(same, "refused: bit for bit as before");
 
     // contradictory labels within one batch cannot be learnt
     const char *ct[] = {"turn on the attic lights", "turn on the attic lights", "turn on the attic lights",

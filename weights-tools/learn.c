@@ -145,8 +145,8 @@ static float bag_logit(const float *bag_w, const example *e) {
     return BAG_SCALE * sum / (float)e->n_bag;
 }
 
-// logits (C) of an example and its features f (F), as slm_classify computes
-// them (before the temperature) until classes have bag weights.
+// logits (C) of an example, and its features into f (F). Without bag weights
+// these are slm_classify's logits, bit for bit (before the temperature).
 static void logits_of(const slm_learner *l, const example *e, float *f, float *logits) {
     features(l, e, f);
     l->enc->k->matmul_f32(l->w, f, 1, l->F, 0, l->C, logits, l->C);
