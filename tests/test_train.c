@@ -465,6 +465,14 @@ static int same_file(const char *a, const char *b) {
     return same;
 }
 
+// The piece count of the trainer's "masked LM: ... pieces" line.
+static int pieces;
+static void grab_pieces(void *user, const char *line, int transient) {
+    (void)user, (void)transient;
+    const char *s = strstr(line, "training texts and ");
+    if (s) pieces = atoi(s + strlen("training texts and "));
+}
+
 static void test_trainer(void) {
     write_file("train.tsv", toy);
     tr_classifier_params p = tiny_params(path_of("a.gguf"));
@@ -512,6 +520,28 @@ static void test_trainer(void) {
     p.threads = 1;
     st = tr_train_classifier(&p, &r, &err);
     CHECK(st == SLM_OK && same_file(path_of("e.gguf"), path_of("f.gguf")), "masked LM: same seed, 1 and 2 threads differ");
+    // ... and on plain text as well: blank lines skipped, a long line cut into pieces, bytes that are not UTF-8 taken
+    char text[4096] = "\n  \nthe kitchen light is on and the alarm is set for seven\n\xff\xfe broken bytes here and there\nab\n";
+    for (int i = 0; i < 60; i++) strcat(text, "what time is it now ");
+    write_file("text.txt", text);
+    p.mlm_text_path = path_of("text.txt");
+    p.log = grab_pieces;
+    pieces = -1;
+    p.out_path = path_of("g.gguf");
+    st = tr_train_classifier(&p, &r, &err);
+    CHECK(st == SLM_OK && r.best_dev_acc == 1.0f && !same_file(path_of("e.gguf"), path_of("g.gguf")), "masked LM on text: %s",
+          st ? err.message : "");
+    CHECK(pieces >= 10, "the text's 3 lines and a long one make %d pieces", pieces);
+    p.out_path = path_of("h.gguf");
+    p.threads = 2;
+    st = tr_train_classifier(&p, &r, &err);
+    CHECK(st == SLM_OK && same_file(path_of("g.gguf"), path_of("h.gguf")), "masked LM on text: same seed, 1 and 2 threads differ");
+    p.mlm_text_path = path_of("no-such-text.txt");
+    p.out_path = path_of("i.gguf");
+    st = tr_train_classifier(&p, &r, &err);
+    CHECK(st == SLM_ERR_IO && strstr(err.message, "no-such-text.txt") && access(path_of("i.gguf"), F_OK) != 0,
+          "missing text: %s", err.message);
+    p.log = NULL;
 
     // NaN loss in epoch 3: an error naming the step, the checkpoint of the best epoch so far stays
     p = tiny_params(path_of("nan.gguf"));

@@ -223,6 +223,7 @@ typedef struct {
     const char *kernels;        // NULL: best
     int epochs, batch, threads, max_len, eval_every;
     int mlm_epochs;             // masked-LM pretraining passes over the training texts first (0: none)
+    const char *mlm_text_path;  // optional plain text those passes also read (one piece per line, cut to the longest training text)
     float mlm_mask;             // share of the tokens masked (0.15)
     uint64_t seed;
     tr_optim_cfg optim;

@@ -162,6 +162,93 @@ static slm_status encode(dataset *d, const tr_tsv *t, const slm_model *vm, const
     return rc;
 }
 
+// d: the token ids of src's texts (no n-grams, no labels), to add more to.
+static slm_status copy_tokens(dataset *d, const dataset *src, slm_error *err) {
+    memset(d, 0, sizeof *d);
+    int n = src->n;
+    d->tok = calloc((size_t)n, sizeof *d->tok), d->ntok = calloc((size_t)n, sizeof *d->ntok);
+    d->bag = calloc((size_t)n, sizeof *d->bag), d->nbag = calloc((size_t)n, sizeof *d->nbag);
+    d->y = calloc((size_t)n, sizeof *d->y);
+    if (!d->tok || !d->ntok || !d->bag || !d->nbag || !d->y) return slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
+    for (; d->n < n; d->n++) {
+        int k = src->ntok[d->n];
+        d->tok[d->n] = malloc((size_t)(k ? k : 1) * sizeof(int32_t));
+        d->bag[d->n] = malloc(sizeof(uint32_t));
+        if (!d->tok[d->n] || !d->bag[d->n]) {
+            free(d->tok[d->n]), free(d->bag[d->n]);
+            return slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
+        }
+        memcpy(d->tok[d->n], src->tok[d->n], (size_t)k * sizeof(int32_t));
+        d->ntok[d->n] = k, d->y[d->n] = -1;
+    }
+    return SLM_OK;
+}
+
+// Plain text for masked-LM pretraining: every non-blank line of path,
+// tokenized and cut into pieces of at most `chunk` tokens (shorter than 4 are
+// dropped), appended to d (no n-grams, no label). Lines needn't be valid
+// UTF-8: the tokenizer takes any bytes.
+static slm_status read_mlm_text(dataset *d, const char *path, const slm_model *vm, int chunk, slm_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return slm_fail(err, SLM_ERR_IO, "%s: cannot open", path);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int32_t *ids = NULL;
+    int ids_cap = 0, room = d->n, lineno = 0;
+    slm_status rc = SLM_OK;
+    while (!rc && (len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if (blank(line, (size_t)len)) continue;
+        if (len >= (1 << 30)) { rc = slm_fail(err, SLM_ERR_BAD_DATA, "%s:%d: line longer than 1 GB", path, lineno); break; }
+        if ((int)len + 1 > ids_cap) {   // a token per byte, and one over
+            int32_t *p = realloc(ids, (size_t)(len + 1) * sizeof *p);
+            if (!p) { rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory reading %s", path); break; }
+            ids = p, ids_cap = (int)len + 1;
+        }
+        int n = slm_tokenize(vm, line, (size_t)len, 0, ids, ids_cap, err);
+        if (n > ids_cap) {   // more tokens than bytes: room, and again
+            int32_t *p = realloc(ids, (size_t)n * sizeof *p);
+            if (!p) { rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory reading %s", path); break; }
+            ids = p, ids_cap = n;
+            n = slm_tokenize(vm, line, (size_t)len, 0, ids, ids_cap, err);
+        }
+        if (n < 0) { rc = SLM_ERR_OUT_OF_MEMORY; break; }
+        for (int s = 0; s + 4 <= n && !rc; s += chunk) {
+            int k = n - s < chunk ? n - s : chunk;
+            if (k < 4) break;
+            if (d->n == room) {
+                room = room ? 2 * room : 1024;
+                int32_t **tok = realloc(d->tok, (size_t)room * sizeof *tok);
+                if (tok) d->tok = tok;
+                int *ntok = tok ? realloc(d->ntok, (size_t)room * sizeof *ntok) : NULL;
+                if (ntok) d->ntok = ntok;
+                uint32_t **bag = ntok ? realloc(d->bag, (size_t)room * sizeof *bag) : NULL;
+                if (bag) d->bag = bag;
+                int *nbag = bag ? realloc(d->nbag, (size_t)room * sizeof *nbag) : NULL;
+                if (nbag) d->nbag = nbag;
+                int *y = nbag ? realloc(d->y, (size_t)room * sizeof *y) : NULL;
+                if (y) d->y = y;
+                if (!y) { rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory reading %s", path); break; }
+            }
+            d->tok[d->n] = malloc((size_t)k * sizeof(int32_t));
+            d->bag[d->n] = malloc(sizeof(uint32_t));
+            if (!d->tok[d->n] || !d->bag[d->n]) {
+                free(d->tok[d->n]), free(d->bag[d->n]);
+                rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
+                break;
+            }
+            memcpy(d->tok[d->n], ids + s, (size_t)k * sizeof(int32_t));
+            d->ntok[d->n] = k, d->nbag[d->n] = 0, d->y[d->n] = -1;
+            d->n++;
+        }
+    }
+    if (!rc && ferror(f)) rc = slm_fail(err, SLM_ERR_IO, "%s: read error", path);
+    free(line), free(ids);
+    fclose(f);
+    return rc;
+}
+
 // Sum of the k largest values of a[0..n): bounds the rows of any batch of k.
 static long top_sum(const int *a, int n, int k) {
     if (n <= 0) return 0;
@@ -498,14 +585,14 @@ static void shuffle(int *order, int n, uint64_t *rng) {
     }
 }
 
-// Masked-LM pretraining of the transformer on the training texts, before the
-// classifier: in every batch a share p->mlm_mask of the tokens (at least one)
+// Masked-LM pretraining of the transformer on the texts of d (the training
+// texts, and any plain text), before the classifier: in every batch a share p->mlm_mask of the tokens (at least one)
 // is to be predicted from the others, BERT's way (of those, 80 % replaced by
 // the mask token, 10 % by a random token, 10 % kept). The mask token is BOS,
 // which an encoder's input never holds. Its own AdamW state and schedule
 // (warmup, cosine); the classifier phase starts afresh.
 static slm_status pretrain_mlm(const tr_classifier_params *p, tr_model *m, const dataset *d, batch_buf *bb, int mask_id,
-                               int *order, slm_error *err) {
+                               slm_error *err) {
     const tr_config *c = tr_model_config(m);
     int B = p->batch, steps_per_epoch = (d->n + B - 1) / B, total = steps_per_epoch * p->mlm_epochs;
     tr_optim_cfg oc = p->optim;
@@ -516,11 +603,12 @@ static slm_status pretrain_mlm(const tr_classifier_params *p, tr_model *m, const
     const tr_tensor *tens = tr_model_tensors(m, &n_t);
     tr_optim *opt = tr_optim_new(&oc, n_params);
     int32_t *pos = malloc((size_t)bb->cap_N * sizeof *pos), *target = malloc((size_t)bb->cap_N * sizeof *target);
-    slm_status rc = opt && pos && target ? SLM_OK : slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
+    int *order = malloc((size_t)d->n * sizeof *order);
+    slm_status rc = opt && pos && target && order ? SLM_OK : slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
     uint64_t rng = tr_hash(p->seed ^ 0x3a5cull);
     double t0 = slm_now_ms(), loss_sum = 0.0;
     int loss_n = 0;
-    for (int i = 0; i < d->n; i++) order[i] = i;
+    for (int i = 0; !rc && i < d->n; i++) order[i] = i;
     for (int ep = 0, step = 0; ep < p->mlm_epochs && !rc; ep++) {
         shuffle(order, d->n, &rng);
         for (int s = 0; s < steps_per_epoch && !rc; s++, step++) {
@@ -563,7 +651,7 @@ static slm_status pretrain_mlm(const tr_classifier_params *p, tr_model *m, const
         }
     }
     tr_optim_free(opt);
-    free(pos), free(target);
+    free(pos), free(target), free(order);
     return rc;
 }
 
@@ -576,7 +664,7 @@ slm_status tr_train_classifier(const tr_classifier_params *p, tr_classifier_resu
         return slm_fail(err, SLM_ERR_INVALID_ARG, "epochs, batch and max length must be positive");
     double t0 = slm_now_ms();
     tr_tsv train = {0}, dev = {0}, oos = {0};
-    dataset dtr = {0}, ddev = {0}, doos = {0};
+    dataset dtr = {0}, ddev = {0}, doos = {0}, dmlm = {0};   // dmlm: the training texts and p->mlm_text_path's
     slm_model *vm = NULL;
     char **labels = NULL;
     tr_model *m = NULL;
@@ -629,10 +717,17 @@ slm_status tr_train_classifier(const tr_classifier_params *p, tr_classifier_resu
     for (int i = 0; i < dtr.n; i++) max_len = dtr.ntok[i] > max_len ? dtr.ntok[i] : max_len;
     for (int i = 0; i < ddev.n; i++) max_len = ddev.ntok[i] > max_len ? ddev.ntok[i] : max_len;
     for (int i = 0; i < doos.n; i++) max_len = doos.ntok[i] > max_len ? doos.ntok[i] : max_len;
+    if (p->mlm_text_path && p->mlm_epochs > 0 && cfg.transformer) {
+        if ((rc = copy_tokens(&dmlm, &dtr, err)) || (rc = read_mlm_text(&dmlm, p->mlm_text_path, vm, max_len, err))) goto done;
+        logf_(p, 0, "masked LM: %d training texts and %d pieces of %s (at most %d tokens each)", dtr.n, dmlm.n - dtr.n,
+              p->mlm_text_path, max_len);
+    }
     long maxN = top_sum(dtr.ntok, dtr.n, B), maxG = top_sum(dtr.nbag, dtr.n, B);
     long mN2 = top_sum(ddev.ntok, ddev.n, B), mG2 = top_sum(ddev.nbag, ddev.n, B);
     long mN3 = top_sum(doos.ntok, doos.n, B), mG3 = top_sum(doos.nbag, doos.n, B);
     maxN = maxN > mN2 ? maxN : mN2, maxN = maxN > mN3 ? maxN : mN3, maxG = maxG > mG2 ? maxG : mG2, maxG = maxG > mG3 ? maxG : mG3;
+    long mN4 = top_sum(dmlm.ntok, dmlm.n, B);
+    maxN = maxN > mN4 ? maxN : mN4;
     if (maxN < max_len) maxN = max_len;
     if (!(m = tr_model_new(&cfg, B, (int)maxN, max_len, p->threads, p->kernels, err))) { rc = err ? err->code : SLM_ERR_OUT_OF_MEMORY; goto done; }
     if (batch_alloc(&bb, B, (int)maxN, (int)maxG)) { rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
@@ -668,7 +763,7 @@ slm_status tr_train_classifier(const tr_classifier_params *p, tr_classifier_resu
           p->threads == 1 ? "" : "s");
     if (p->mlm_epochs > 0 && cfg.transformer) {
         int mask_id = vm->info.bos_id >= 0 && vm->info.bos_id < cfg.vocab ? vm->info.bos_id : 0;
-        if ((rc = pretrain_mlm(p, m, &dtr, &bb, mask_id, order, err))) goto done;
+        if ((rc = pretrain_mlm(p, m, dmlm.n ? &dmlm : &dtr, &bb, mask_id, err))) goto done;
     }
 
     uint64_t rng = tr_hash(p->seed ^ 0xda7aull);
@@ -798,6 +893,7 @@ done:
     data_free(&dtr);
     data_free(&ddev);
     data_free(&doos);
+    data_free(&dmlm);
     slm_model_free(vm);
     tr_tsv_free(&train);
     tr_tsv_free(&dev);

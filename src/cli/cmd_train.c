@@ -34,6 +34,7 @@ static const char *usage_text =
     "  --no-transformer      the n-gram branch alone (ablation)\n"
     "  --mlm-epochs N        masked-LM pretraining passes over the training texts first (0)\n"
     "  --mlm-mask X          share of their tokens to predict (0.15)\n"
+    "  --mlm-text FILE       plain text those passes also read, line by line\n"
     "  --max-len N           tokens per text (512, the context)\n"
     "  --seed N (1)          --threads N (1)   --kernels scalar|avx2\n"
     "\n"
@@ -67,7 +68,7 @@ int cmd_train_classifier(int argc, char **argv) {
                *epochs = NULL, *batch = NULL, *lr = NULL, *min_lr = NULL, *schedule = NULL, *warmup = NULL, *wd = NULL,
                *clip = NULL, *dropout = NULL, *feat_dropout = NULL, *smooth = NULL, *aux = NULL, *buckets = NULL,
                *ngram_dim = NULL, *word_max = NULL, *char_min = NULL, *char_max = NULL, *ngram_lr = NULL, *cls_lr = NULL,
-               *no_tr = NULL, *mlm_epochs = NULL, *mlm_mask = NULL, *max_len = NULL, *seed = NULL, *threads = NULL, *kernels = NULL, *pos[1];
+               *no_tr = NULL, *mlm_epochs = NULL, *mlm_mask = NULL, *mlm_text = NULL, *max_len = NULL, *seed = NULL, *threads = NULL, *kernels = NULL, *pos[1];
     const cli_opt opts[] = {
         {"--help", "-h", 0, &helpf}, {"--train", NULL, 1, &train}, {"--dev", NULL, 1, &dev},
         {"--output", "-o", 1, &out}, {"--preset", NULL, 1, &preset}, {"--vocab", NULL, 1, &vocab},
@@ -79,6 +80,7 @@ int cmd_train_classifier(int argc, char **argv) {
         {"--ngram-dim", NULL, 1, &ngram_dim}, {"--word-max", NULL, 1, &word_max}, {"--char-min", NULL, 1, &char_min},
         {"--char-max", NULL, 1, &char_max}, {"--ngram-lr", NULL, 1, &ngram_lr}, {"--cls-lr", NULL, 1, &cls_lr},
         {"--no-transformer", NULL, 0, &no_tr}, {"--mlm-epochs", NULL, 1, &mlm_epochs}, {"--mlm-mask", NULL, 1, &mlm_mask},
+        {"--mlm-text", NULL, 1, &mlm_text},
         {"--max-len", NULL, 1, &max_len}, {"--seed", NULL, 1, &seed}, {"--threads", "-t", 1, &threads},
         {"--kernels", NULL, 1, &kernels},
     };
@@ -129,6 +131,8 @@ int cmd_train_classifier(int argc, char **argv) {
         return cli_usage_error("--char-min %d is above --char-max %d", p.ngram.char_min, p.ngram.char_max);
     if (p.ngram.buckets && !p.ngram.word_max && !p.ngram.char_max)
         return cli_usage_error("the n-gram branch needs word (--word-max) or character (--char-max) n-grams");
+    if (mlm_text && !p.mlm_epochs) return cli_usage_error("--mlm-text needs --mlm-epochs");
+    p.mlm_text_path = mlm_text;
     if (no_tr) p.transformer = 0;
     if (no_tr && !p.ngram.buckets) return cli_usage_error("--no-transformer needs the n-gram branch");
 
