@@ -162,86 +162,65 @@ static slm_status encode(dataset *d, const tr_tsv *t, const slm_model *vm, const
     return rc;
 }
 
-// d: the token ids of src's texts (no n-grams, no labels), to add more to.
-static slm_status copy_tokens(dataset *d, const dataset *src, slm_error *err) {
-    memset(d, 0, sizeof *d);
-    int n = src->n;
-    d->tok = calloc((size_t)n, sizeof *d->tok), d->ntok = calloc((size_t)n, sizeof *d->ntok);
-    d->bag = calloc((size_t)n, sizeof *d->bag), d->nbag = calloc((size_t)n, sizeof *d->nbag);
-    d->y = calloc((size_t)n, sizeof *d->y);
-    if (!d->tok || !d->ntok || !d->bag || !d->nbag || !d->y) return slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
-    for (; d->n < n; d->n++) {
-        int k = src->ntok[d->n];
-        d->tok[d->n] = malloc((size_t)(k ? k : 1) * sizeof(int32_t));
-        d->bag[d->n] = malloc(sizeof(uint32_t));
-        if (!d->tok[d->n] || !d->bag[d->n]) {
-            free(d->tok[d->n]), free(d->bag[d->n]);
-            return slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
-        }
-        memcpy(d->tok[d->n], src->tok[d->n], (size_t)k * sizeof(int32_t));
-        d->ntok[d->n] = k, d->y[d->n] = -1;
+// Appends a text of k token ids to d, without n-grams or a label (for the
+// masked LM); *room is the arrays' capacity.
+static int data_push(dataset *d, int *room, const int32_t *ids, int k) {
+    if (d->n == *room) {
+        int r = *room ? 2 * *room : 1024;
+        int32_t **tok = realloc(d->tok, (size_t)r * sizeof *tok);
+        if (tok) d->tok = tok;
+        int *ntok = tok ? realloc(d->ntok, (size_t)r * sizeof *ntok) : NULL;
+        if (ntok) d->ntok = ntok;
+        uint32_t **bag = ntok ? realloc(d->bag, (size_t)r * sizeof *bag) : NULL;
+        if (bag) d->bag = bag;
+        int *nbag = bag ? realloc(d->nbag, (size_t)r * sizeof *nbag) : NULL;
+        if (nbag) d->nbag = nbag;
+        int *y = nbag ? realloc(d->y, (size_t)r * sizeof *y) : NULL;
+        if (y) d->y = y;
+        if (!y) return -1;
+        *room = r;
     }
-    return SLM_OK;
+    d->tok[d->n] = malloc((size_t)(k ? k : 1) * sizeof(int32_t));
+    d->bag[d->n] = malloc(sizeof(uint32_t));   // batch_fill copies from it, data_free frees it
+    if (!d->tok[d->n] || !d->bag[d->n]) return free(d->tok[d->n]), free(d->bag[d->n]), -1;
+    memcpy(d->tok[d->n], ids, (size_t)k * sizeof(int32_t));
+    d->ntok[d->n] = k, d->nbag[d->n] = 0, d->y[d->n] = -1;
+    d->n++;
+    return 0;
 }
 
-// Plain text for masked-LM pretraining: every non-blank line of path,
-// tokenized and cut into pieces of at most `chunk` tokens (shorter than 4 are
-// dropped), appended to d (no n-grams, no label). Lines needn't be valid
-// UTF-8: the tokenizer takes any bytes.
-static slm_status read_mlm_text(dataset *d, const char *path, const slm_model *vm, int chunk, slm_error *err) {
+// The masked LM's texts: those of train, then every non-blank line of path,
+// tokenized and cut into pieces of at most `chunk` tokens (pieces shorter
+// than 4 are dropped). Lines needn't be valid UTF-8: the tokenizer takes any
+// bytes.
+static slm_status read_mlm_texts(dataset *d, const dataset *train, const char *path, const slm_model *vm, int chunk,
+                                 slm_error *err) {
+    memset(d, 0, sizeof *d);
+    int room = 0;
+    for (int i = 0; i < train->n; i++)
+        if (data_push(d, &room, train->tok[i], train->ntok[i])) return slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory");
     FILE *f = fopen(path, "rb");
     if (!f) return slm_fail(err, SLM_ERR_IO, "%s: cannot open", path);
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
     int32_t *ids = NULL;
-    int ids_cap = 0, room = d->n, lineno = 0;
+    int ids_cap = 0, lineno = 0;
     slm_status rc = SLM_OK;
     while (!rc && (len = getline(&line, &cap, f)) >= 0) {
         lineno++;
         if (blank(line, (size_t)len)) continue;
-        if (len >= (1 << 30)) { rc = slm_fail(err, SLM_ERR_BAD_DATA, "%s:%d: line longer than 1 GB", path, lineno); break; }
-        if ((int)len + 1 > ids_cap) {   // a token per byte, and one over
-            int32_t *p = realloc(ids, (size_t)(len + 1) * sizeof *p);
-            if (!p) { rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory reading %s", path); break; }
-            ids = p, ids_cap = (int)len + 1;
+        if (len >= (1 << 28)) { rc = slm_fail(err, SLM_ERR_BAD_DATA, "%s:%d: line longer than 256 MB", path, lineno); break; }
+        int n;
+        while ((n = slm_tokenize(vm, line, (size_t)len, 0, ids, ids_cap, err)) > ids_cap) {   // room to spare, and again
+            int32_t *p = realloc(ids, (size_t)n * 2 * sizeof *p);
+            if (!p) break;
+            ids = p, ids_cap = 2 * n;
         }
-        int n = slm_tokenize(vm, line, (size_t)len, 0, ids, ids_cap, err);
-        if (n > ids_cap) {   // more tokens than bytes: room, and again
-            int32_t *p = realloc(ids, (size_t)n * sizeof *p);
-            if (!p) { rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory reading %s", path); break; }
-            ids = p, ids_cap = n;
-            n = slm_tokenize(vm, line, (size_t)len, 0, ids, ids_cap, err);
-        }
-        if (n < 0) { rc = SLM_ERR_OUT_OF_MEMORY; break; }
-        for (int s = 0; s + 4 <= n && !rc; s += chunk) {
-            int k = n - s < chunk ? n - s : chunk;
-            if (k < 4) break;
-            if (d->n == room) {
-                room = room ? 2 * room : 1024;
-                int32_t **tok = realloc(d->tok, (size_t)room * sizeof *tok);
-                if (tok) d->tok = tok;
-                int *ntok = tok ? realloc(d->ntok, (size_t)room * sizeof *ntok) : NULL;
-                if (ntok) d->ntok = ntok;
-                uint32_t **bag = ntok ? realloc(d->bag, (size_t)room * sizeof *bag) : NULL;
-                if (bag) d->bag = bag;
-                int *nbag = bag ? realloc(d->nbag, (size_t)room * sizeof *nbag) : NULL;
-                if (nbag) d->nbag = nbag;
-                int *y = nbag ? realloc(d->y, (size_t)room * sizeof *y) : NULL;
-                if (y) d->y = y;
-                if (!y) { rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory reading %s", path); break; }
-            }
-            d->tok[d->n] = malloc((size_t)k * sizeof(int32_t));
-            d->bag[d->n] = malloc(sizeof(uint32_t));
-            if (!d->tok[d->n] || !d->bag[d->n]) {
-                free(d->tok[d->n]), free(d->bag[d->n]);
+        if (n < 0 || n > ids_cap) { rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory reading %s", path); break; }
+        for (int s = 0; chunk >= 4 && s + 4 <= n && !rc; s += chunk)
+            if (data_push(d, &room, ids + s, n - s < chunk ? n - s : chunk))
                 rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
-                break;
-            }
-            memcpy(d->tok[d->n], ids + s, (size_t)k * sizeof(int32_t));
-            d->ntok[d->n] = k, d->nbag[d->n] = 0, d->y[d->n] = -1;
-            d->n++;
-        }
     }
     if (!rc && ferror(f)) rc = slm_fail(err, SLM_ERR_IO, "%s: read error", path);
     free(line), free(ids);
@@ -586,8 +565,8 @@ static void shuffle(int *order, int n, uint64_t *rng) {
 }
 
 // Masked-LM pretraining of the transformer on the texts of d (the training
-// texts, and any plain text), before the classifier: in every batch a share p->mlm_mask of the tokens (at least one)
-// is to be predicted from the others, BERT's way (of those, 80 % replaced by
+// texts, and any plain text), before the classifier: in every batch a share
+// p->mlm_mask of the tokens (at least one) is to be predicted from the others, BERT's way (of those, 80 % replaced by
 // the mask token, 10 % by a random token, 10 % kept). The mask token is BOS,
 // which an encoder's input never holds. Its own AdamW state and schedule
 // (warmup, cosine); the classifier phase starts afresh.
@@ -718,16 +697,16 @@ slm_status tr_train_classifier(const tr_classifier_params *p, tr_classifier_resu
     for (int i = 0; i < ddev.n; i++) max_len = ddev.ntok[i] > max_len ? ddev.ntok[i] : max_len;
     for (int i = 0; i < doos.n; i++) max_len = doos.ntok[i] > max_len ? doos.ntok[i] : max_len;
     if (p->mlm_text_path && p->mlm_epochs > 0 && cfg.transformer) {
-        if ((rc = copy_tokens(&dmlm, &dtr, err)) || (rc = read_mlm_text(&dmlm, p->mlm_text_path, vm, max_len, err))) goto done;
+        if ((rc = read_mlm_texts(&dmlm, &dtr, p->mlm_text_path, vm, max_len, err))) goto done;
         logf_(p, 0, "masked LM: %d training texts and %d pieces of %s (at most %d tokens each)", dtr.n, dmlm.n - dtr.n,
               p->mlm_text_path, max_len);
     }
     long maxN = top_sum(dtr.ntok, dtr.n, B), maxG = top_sum(dtr.nbag, dtr.n, B);
     long mN2 = top_sum(ddev.ntok, ddev.n, B), mG2 = top_sum(ddev.nbag, ddev.n, B);
     long mN3 = top_sum(doos.ntok, doos.n, B), mG3 = top_sum(doos.nbag, doos.n, B);
-    maxN = maxN > mN2 ? maxN : mN2, maxN = maxN > mN3 ? maxN : mN3, maxG = maxG > mG2 ? maxG : mG2, maxG = maxG > mG3 ? maxG : mG3;
     long mN4 = top_sum(dmlm.ntok, dmlm.n, B);
-    maxN = maxN > mN4 ? maxN : mN4;
+    maxN = maxN > mN2 ? maxN : mN2, maxN = maxN > mN3 ? maxN : mN3, maxN = maxN > mN4 ? maxN : mN4;
+    maxG = maxG > mG2 ? maxG : mG2, maxG = maxG > mG3 ? maxG : mG3;
     if (maxN < max_len) maxN = max_len;
     if (!(m = tr_model_new(&cfg, B, (int)maxN, max_len, p->threads, p->kernels, err))) { rc = err ? err->code : SLM_ERR_OUT_OF_MEMORY; goto done; }
     if (batch_alloc(&bb, B, (int)maxN, (int)maxG)) { rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
