@@ -200,7 +200,7 @@ export function serve(port, env) {
 
   // Streams the file into one malloc'd block: the header first (to learn the
   // size and pick the engine), then every chunk straight to its place.
-  async function readModel(src, signal, emit, engineFor) {
+  async function readModel(src, signal, emit, engineFor, check) {
     let posted = 0;
     const progress = (loaded, total) => {
       if (loaded - posted < PROGRESS_STEP && loaded !== total) return;
@@ -259,7 +259,7 @@ export function serve(port, env) {
       throw e;
     }
     emit({ loaded: total, total, phase: 'init' });
-    const m = M._api_model_load(ptr, total);   // owns ptr from here, also on failure
+    const m = M._api_model_load(ptr, total, check ? 1 : 0);   // owns ptr from here, also on failure
     if (!m) throw engineError();
     return { m, header, total };
   }
@@ -268,7 +268,7 @@ export function serve(port, env) {
 
   /** One entry per request type: (request, abort signal, emit event) -> result. */
   const handlers = {
-    async load({ slot = 0, source, threads, auto, ctx: nCtx }, signal, emit) {
+    async load({ slot = 0, source, threads, auto, ctx: nCtx, check = false }, signal, emit) {
       if (slots.has(slot)) throw new EngineError('INVALID_ARG', 'this worker already holds a model');
       const src = await open(source, signal);
       try {
@@ -279,7 +279,7 @@ export function serve(port, env) {
           const build = threads > 1 ? 'threads' : 'simd', engine = await start(build, threads);
           built = { build, threads };
           return engine;
-        });
+        }, check);
         const c = M._api_context_new(m, nCtx, built.threads);
         if (!c) {
           const e = engineError();

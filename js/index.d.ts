@@ -3,7 +3,7 @@
 /** An engine failure. `message` is the engine's own one-line explanation. */
 export class SlmError extends Error {
   readonly name: 'SlmError';
-  readonly code: 'BAD_MODEL' | 'UNSUPPORTED' | 'IO' | 'OUT_OF_MEMORY' | 'CONTEXT_FULL' | 'ABORTED' | 'INVALID_ARG' | 'BAD_DATA' | 'INTERNAL';
+  readonly code: 'BAD_MODEL' | 'UNSUPPORTED' | 'IO' | 'OUT_OF_MEMORY' | 'CONTEXT_FULL' | 'ABORTED' | 'INVALID_ARG' | 'BAD_DATA' | 'NUMERIC' | 'INTERNAL';
 }
 
 export interface LoadProgress {
@@ -11,7 +11,7 @@ export interface LoadProgress {
   loaded: number;
   /** The file size: from the start if the source knows it, else once the GGUF header has arrived. */
   total: number | undefined;
-  /** 'read' while bytes arrive, 'init' while the engine checks the file and builds the context, then 'ready'. */
+  /** 'read' while bytes arrive, 'init' while the engine checks the file (with `check`, every tensor) and builds the context, then 'ready'. */
   phase: 'read' | 'init' | 'ready';
 }
 
@@ -27,6 +27,12 @@ export interface LoadOptions {
   threads?: 'auto' | number;
   /** Context size in tokens, at most the model's (default: the model's). */
   ctx?: number;
+  /**
+   * Scan every tensor for NaN and infinity (values and block scales) before use: a damaged file fails
+   * with BAD_MODEL naming the tensor and block (default false; its cost is in docs/BENCHMARKS.md).
+   * Without it, damage surfaces as NUMERIC when a token reaches it.
+   */
+  check?: boolean;
 }
 
 export interface ModelInfo {

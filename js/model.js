@@ -70,7 +70,7 @@ export function createLoadModel(host) {
  * @returns {Promise<Model>}
  */
 export async function loadInto(host, channel, slot, input, options, owner) {
-  const { onProgress, signal, ctx = 0 } = options;
+  const { onProgress, signal, ctx = 0, check = false } = options;
   const auto = (options.threads ?? 'auto') === 'auto';
   let threads = auto ? Math.min(host.cores, 8) : options.threads;
   if (!Number.isInteger(threads) || threads < 1) throw new SlmError('INVALID_ARG', `threads must be 'auto' or a positive integer, not ${options.threads}`);
@@ -79,7 +79,7 @@ export async function loadInto(host, channel, slot, input, options, owner) {
   threads = host.threadsAllowed ? Math.min(threads, MAX_THREADS) : 1;
   const { source, transfer } = host.source(input) ?? commonSource(input);
   const model = new Model(channel, slot, owner);
-  model.info = await channel.request('load', { slot, source, threads, auto, ctx }, { signal, transfer, onEvent: onProgress });
+  model.info = await channel.request('load', { slot, source, threads, auto, ctx, check: !!check }, { signal, transfer, onEvent: onProgress });
   return model;
 }
 

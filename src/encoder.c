@@ -76,17 +76,23 @@ slm_status encoder_pool(slm_context *c, const char *text, size_t len, float *u, 
 
     forward_embed(c, ids, T);
     free(ids);
-    for (int l = 0; l < in->n_layers; l++) forward_layer(c, l, T, 0, 0);
+    slm_status st = forward_check(c->x, T, in->dim, 0, -1, "the token embedding", err);
+    for (int l = 0; l < in->n_layers && !st; l++) {
+        forward_layer(c, l, T, 0, 0);
+        st = forward_check(c->x, T, in->dim, 0, l, NULL, err);
+    }
+    if (st) return st;
     forward_rmsnorm_rows(c, c->xb, c->x, &m->output_norm, T, in->dim, in->dim);
     mean_pool(c->xb, T, in->dim, u);
-    return SLM_OK;
+    return forward_check(u, 1, in->dim, -1, -1, "the pooled vector", err);
 }
 
 // feat (dim + ngram_dim) = [u; v] for text. *truncated: tokens cut off.
 static slm_status features(slm_context *c, const char *text, size_t len, float *feat, int *truncated, slm_error *err) {
     slm_status st = encoder_pool(c, text, len, feat, truncated, err);
     if (st || !c->m->ngram_dim) return st;
-    return ngram_mean(c, text, len, feat + c->m->info.dim, err);
+    if ((st = ngram_mean(c, text, len, feat + c->m->info.dim, err))) return st;
+    return forward_check(feat + c->m->info.dim, 1, c->m->ngram_dim, -1, -1, "the n-gram features", err);
 }
 
 slm_status slm_classify(slm_context *c, const char *text, size_t len, float *probs, int *truncated, slm_error *err) {
@@ -101,7 +107,7 @@ slm_status slm_classify(slm_context *c, const char *text, size_t len, float *pro
         const float *bias = m->cls_b.data;
         c->k->matmul_f32(m->cls_w.data, feat, 1, cols, 0, n, probs, n);
         for (int i = 0; i < n; i++) probs[i] = (probs[i] + bias[i]) / m->temperature;
-        c->k->softmax(probs, n);
+        if (!(st = forward_check(probs, 1, n, -1, -1, "the classifier's logits", err))) c->k->softmax(probs, n);
     }
     free(feat);
     return st;

@@ -17,6 +17,7 @@ const char *slm_status_name(slm_status s) {
     case SLM_ERR_CONTEXT_FULL: return "CONTEXT_FULL";
     case SLM_ERR_ABORTED: return "ABORTED";
     case SLM_ERR_BAD_DATA: return "BAD_DATA";
+    case SLM_ERR_NUMERIC: return "NUMERIC";
     }
     return "UNKNOWN";
 }

@@ -6,6 +6,7 @@
 // of attention; every output value is computed by exactly one thread in a
 // fixed order, so results do not depend on the thread count.
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -270,6 +271,23 @@ void forward_layer(slm_context *c, int l, int T, int pos0, int causal) {
     c->k->add(c->x, c->xb2, T * dim);
 }
 
+// Damaged weights (a flipped bit in a scale is enough) make NaN or infinities
+// that would otherwise come out as sampled garbage: every layer's output is
+// checked, T * dim comparisons against the layer's T * dim * dim products.
+slm_status forward_check(const float *x, int T, int n, int pos0, int layer, const char *what, slm_error *err) {
+    for (size_t i = 0; i < (size_t)T * n; i++) {
+        float v = x[i];
+        if (v - v == 0.0f) continue;
+        char where[96], at[32] = "";
+        if (layer >= 0) snprintf(where, sizeof where, "at layer %d (blk.%d)", layer, layer);
+        else snprintf(where, sizeof where, "in %s", what);
+        if (pos0 >= 0) snprintf(at, sizeof at, ", position %d", pos0 + (int)(i / (size_t)n));
+        return slm_fail(err, SLM_ERR_NUMERIC, "the model produced %s %s%s: its weights may be damaged (slm info --check "
+                        "scans them)", v != v ? "NaN" : v > 0 ? "+Inf" : "-Inf", where, at);
+    }
+    return SLM_OK;
+}
+
 // Final norm and LM head for the last n_logits of the T tokens in the batch.
 static void lm_head(slm_context *c, int T, int n_logits, float *logits) {
     const slm_model *m = c->m;
@@ -287,14 +305,27 @@ slm_status slm_eval(slm_context *c, const int32_t *ids, int n, float *logits, in
     for (int i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= in->vocab_size)
             return slm_fail(err, SLM_ERR_INVALID_ARG, "token id %d is out of range (vocabulary of %d)", ids[i], in->vocab_size);
+    int pos_start = c->pos;
     for (int done = 0; done < n;) {
         int T = n - done < c->n_batch ? n - done : c->n_batch;
         forward_embed(c, ids + done, T);
-        for (int l = 0; l < in->n_layers; l++) forward_layer(c, l, T, c->pos, 1);
+        slm_status st = forward_check(c->x, T, in->dim, c->pos, -1, "the token embedding", err);
+        for (int l = 0; l < in->n_layers && !st; l++) {
+            forward_layer(c, l, T, c->pos, 1);
+            st = forward_check(c->x, T, in->dim, c->pos, l, NULL, err);
+        }
+        if (!st && logits && (all_logits || done + T == n)) {
+            int n_logits = all_logits ? T : 1;
+            float *out = all_logits ? logits + (size_t)done * in->vocab_size : logits;
+            lm_head(c, T, n_logits, out);
+            st = forward_check(out, n_logits, in->vocab_size, c->pos + T - n_logits, -1, "the logits", err);
+        }
+        if (st) {
+            c->pos = pos_start;   // the cache past it holds nothing valid
+            return st;
+        }
         c->pos += T;
         done += T;
-        if (logits && all_logits) lm_head(c, T, T, logits + (size_t)(done - T) * in->vocab_size);
-        else if (logits && done == n) lm_head(c, T, 1, logits);
     }
     return SLM_OK;
 }

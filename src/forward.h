@@ -40,6 +40,11 @@ void forward_matmul(slm_context *c, const float *x, int T, int n_out, const slm_
 // transformer side of the classifier's features; no n-gram branch). The text
 // is cut to the context; *truncated (optional) receives how many tokens were.
 slm_status encoder_pool(slm_context *c, const char *text, size_t len, float *u, int *truncated, slm_error *err);
+// SLM_OK, or SLM_ERR_NUMERIC saying where x (T rows of n values; row t is
+// position pos0 + t, no position if pos0 < 0) first holds a NaN or an
+// infinity: after layer `layer`, or, with layer < 0, in `what` ("the token
+// embedding", "the logits").
+slm_status forward_check(const float *x, int T, int n, int pos0, int layer, const char *what, slm_error *err);
 #define FORWARD_MATMUL1(c, x, T, w, y, ldy) forward_matmul(c, x, T, 1, w, y, ldy, NULL, NULL, 0, NULL, NULL, 0)
 
 #endif

@@ -52,6 +52,12 @@ static inline float slm_expf(float x) {
     return y * slm_bits_to_f32(((uint32_t)ki + 127u) << 23);
 }
 
+// (int)v made defined for every float: v clamped to [lo, hi] first, NaN
+// taken as lo. For quantizers, whose inputs may be damaged.
+static inline int slm_clamp_int(float v, int lo, int hi) {
+    return v >= (float)lo ? (v <= (float)hi ? (int)v : hi) : lo;
+}
+
 // SiLU as every backend computes it: x / (1 + exp(-x)).
 static inline float slm_siluf(float x) { return x / (1.0f + slm_expf(-x)); }
 

@@ -273,6 +273,13 @@ static slm_status load_parsed(slm_model *m, unsigned flags, char *err, size_t er
     }
     m->info.has_weights = 1;
     count_weights(m);
+    if (flags & SLM_LOAD_CHECK) {
+        slm_error e;
+        if (slm_model_check(m, &e)) {
+            snprintf(err, errlen, "%.240s", e.message);
+            return e.code;
+        }
+    }
     return SLM_OK;
 }
 

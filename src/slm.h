@@ -30,6 +30,7 @@ typedef enum {
     SLM_ERR_CONTEXT_FULL,   // the tokens do not fit in the context
     SLM_ERR_ABORTED,        // a callback asked to stop
     SLM_ERR_BAD_DATA,       // a malformed data file (text, TSV)
+    SLM_ERR_NUMERIC,        // the model computed NaN or infinity (damaged weights)
 } slm_status;
 
 typedef struct {
@@ -64,6 +65,7 @@ typedef struct slm_model slm_model;
 
 enum {
     SLM_LOAD_VOCAB_ONLY = 1,  // read the tokenizer only; weights may be absent
+    SLM_LOAD_CHECK = 2,       // also slm_model_check the weights: a damaged file fails to load
 };
 
 // Memory-maps a GGUF file (zero-copy: weights are used where they lie).
@@ -74,6 +76,12 @@ slm_status slm_model_load_file(const char *path, unsigned flags, slm_model **out
 slm_status slm_model_load_memory(void *data, size_t size, int take_ownership, unsigned flags,
                                  slm_model **out, slm_error *err);
 void slm_model_free(slm_model *model);
+// Scans every float of the file's tensors (F32/F16/BF16 values, quantized
+// blocks' scales) for NaN and infinity: SLM_OK, or SLM_ERR_BAD_MODEL naming
+// the first damaged tensor, row and block. It reads the whole file (~memory
+// speed; docs/BENCHMARKS.md). Without it, damage shows up in the forward
+// pass as SLM_ERR_NUMERIC when a token reaches it.
+slm_status slm_model_check(const slm_model *model, slm_error *err);
 
 typedef struct {
     const char *architecture;   // "llama" or "slm360-encoder"

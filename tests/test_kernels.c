@@ -4,9 +4,14 @@
 // 2. Does every SIMD backend in this build return the scalar's exact bits?
 //    memcmp on random data (fixed seed) over many shapes, tails, row ranges
 //    and extreme values.
+// 3. Are damaged numbers (NaN, infinities, magnitudes at the edges) defined
+//    and handled alike by every backend (same bits where finite, same kind
+//    where not)?
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 
+#include "../weights-tools/wtools.h"
 #include "kernels/kernels.h"
 #include "mathx.h"
 #include "test.h"
@@ -633,12 +638,157 @@ static void test_rows(void) {
     free(h), free(fa), free(fb);
 }
 
+// ---- 3. damaged numbers: NaN, infinities, extreme magnitudes -------------------
+
+// Index of the first value where a and b differ: in bits where either is
+// finite, in kind (NaN, +Inf, -Inf) otherwise (kernels.h); -1 if none.
+static int first_kind_diff(const float *a, const float *b, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (isfinite(a[i]) || isfinite(b[i])) {
+            if (memcmp(&a[i], &b[i], 4)) return (int)i;
+        } else if (isnan(a[i]) != isnan(b[i]) || (!isnan(a[i]) && a[i] != b[i])) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+// Blocks of 32 activations, one kind each, in an ordinary row; want_d says
+// what the reference must make of each: 'N' NaN, 'I' +Inf, '0' zero (all
+// three unscaled: q = 0), 'o' ordinary.
+#define N_DAMAGED 11
+static const char want_d[N_DAMAGED + 1] = "NNIINo00oo0";
+static float *damaged_acts(int T) {
+    int n = N_DAMAGED * SLM_QK;
+    float *x = rand_floats((size_t)T * n, 1.0f);
+    for (int t = 0; t < T; t++) {
+        float *r = x + (size_t)t * n;
+        int at = (t * 7 + 5) % SLM_QK;   // where the odd value sits moves with the row
+        r[0 * SLM_QK + at] = NAN;
+        r[1 * SLM_QK + at] = -NAN;
+        r[2 * SLM_QK + at] = INFINITY;
+        r[3 * SLM_QK + at] = -INFINITY;
+        r[4 * SLM_QK + at] = INFINITY, r[4 * SLM_QK + (at + 1) % SLM_QK] = NAN;
+        r[5 * SLM_QK + at] = FLT_MAX;                                          // ordinary, d near FLT_MAX/127
+        for (int i = 0; i < SLM_QK; i++) {
+            r[6 * SLM_QK + i] = (i & 1 ? -1e-37f : 1e-37f) * (float)(i + 1) / 32.0f;   // below 2^-119
+            r[7 * SLM_QK + i] = i % 3 ? 1e-40f : -0.0f;                        // subnormals
+            r[8 * SLM_QK + i] = r[6 * SLM_QK + i];
+            r[9 * SLM_QK + i] = i & 1 ? -1e-38f : 3e-39f;                     // with 2^-100: ordinary, tiny d
+        }
+        r[8 * SLM_QK + at] = -0x1p-119f;                                       // exactly the edge: ordinary
+        r[9 * SLM_QK + at] = 0x1p-100f;
+        r[10 * SLM_QK + at] = 0x1p-120f;
+        for (int i = 0; i < SLM_QK; i++)
+            if (i != at) r[10 * SLM_QK + i] = 0.0f;                            // amax 2^-120: unscaled
+    }
+    return x;
+}
+
+static void test_reference_damaged(void) {
+    int T = 3, n = N_DAMAGED * SLM_QK, bad = 0;
+    float *x = damaged_acts(T);
+    slm_acts a;
+    acts_alloc(&a, T, n);
+    slm_kernels_scalar.quantize_acts(x, T, n, &a);
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < N_DAMAGED; b++) {
+            float d = a.d[t * N_DAMAGED + b];
+            const int8_t *q = a.q + (size_t)t * n + b * SLM_QK;
+            int zeros = 1;
+            for (int i = 0; i < SLM_QK; i++) zeros &= q[i] == 0;
+            for (int j = 0; j < 8; j++) zeros &= a.g[(t * n + b * SLM_QK) / 4 + j] == 0;
+            switch (want_d[b]) {
+            case 'N': bad += !(isnan(d) && zeros); break;
+            case 'I': bad += !(d == INFINITY && zeros); break;
+            case '0': bad += !(d == 0.0f && zeros); break;
+            default: {
+                float amax = 0.0f;
+                for (int i = 0; i < SLM_QK; i++) amax = fmaxf(amax, fabsf(x[(size_t)t * n + b * SLM_QK + i]));
+                bad += d != amax / 127.0f || !isfinite(1.0f / d);
+                for (int i = 0; i < SLM_QK; i++) bad += q[i] == -128;
+            }
+            }
+        }
+    CHECK(bad == 0, "quantize_acts on damaged blocks: %d wrong", bad);
+    free(x);
+    acts_free(&a);
+
+    // the quantizers' float-to-int steps stay defined on damaged rows
+    float row[2 * SLM_QK_K];
+    for (int i = 0; i < 2 * SLM_QK_K; i++) row[i] = i % 7 == 0 ? NAN : i % 11 == 0 ? -INFINITY : i % 13 == 0 ? FLT_MAX : rng_sym();
+    uint8_t out[2 * sizeof(slm_block_q2_k) + 2 * SLM_QK_K * 2];
+    wt_quantize_q4_0(row, out, 2 * SLM_QK_K, 0);
+    wt_quantize_q4_0(row, out, 2 * SLM_QK_K, 1);
+    wt_quantize_q8_0(row, out, 2 * SLM_QK_K);
+    wt_quantize_q2_k(row, out, 2 * SLM_QK_K);
+    CHECK(1, "quantizers survive NaN and infinities (UBSan would stop here)");
+}
+
+// Weights with some NaN, infinite and huge scales.
+static void damage_scales(void *w, size_t n_blocks, size_t block_bytes) {
+    static const uint16_t specials[] = {0x7e00, 0xfe00, 0x7c00, 0xfc00, 0x7bff, 0x7d01};
+    for (size_t b = 0; b < n_blocks; b++)
+        if (rng_int(5) == 0) {
+            uint16_t h = specials[rng_int(6)];
+            memcpy((uint8_t *)w + b * block_bytes, &h, 2);
+        }
+}
+
+static void test_damaged(void) {
+    int T = 5, n = N_DAMAGED * SLM_QK, m = 9;
+    float *x = damaged_acts(T);
+    check_quantize(T, n, x);
+    // integer matmuls: damaged activations, and damaged weight scales
+    slm_acts a, b;
+    make_acts(S, x, T, n, &a);
+    make_acts(K, x, T, n, &b);
+    float *ya = xmalloc((size_t)T * m * sizeof *ya), *yb = xmalloc((size_t)T * m * sizeof *yb);
+    for (int q8 = 0; q8 < 2; q8++) {
+        size_t bb = q8 ? sizeof(slm_block_q8_0) : sizeof(slm_block_q4_0);
+        void *w = q8 ? rand_q8_0(m, n) : rand_q4_0(m, n);
+        for (int pass = 0; pass < 2; pass++) {
+            if (pass) damage_scales(w, (size_t)m * N_DAMAGED, bb);
+            if (q8) S->matmul_q8_0(w, &a, 0, m, ya, m), K->matmul_q8_0(w, &b, 0, m, yb, m);
+            else S->matmul_q4_0(w, &a, 0, m, ya, m), K->matmul_q4_0(w, &b, 0, m, yb, m);
+            CHECK(first_kind_diff(ya, yb, (size_t)T * m) < 0, "%s matmul_%s on damaged %s: first diff at %d", K->name,
+                  q8 ? "q8_0" : "q4_0", pass ? "weights and activations" : "activations", first_kind_diff(ya, yb, (size_t)T * m));
+        }
+        free(w);
+    }
+    // float matmuls, rows and elementwise kernels on the damaged values themselves
+    float *wf = damaged_acts(m);
+    uint16_t *wh = xmalloc((size_t)m * n * sizeof *wh);
+    for (size_t i = 0; i < (size_t)m * n; i++) wh[i] = slm_f32_to_f16(wf[i]);
+    S->matmul_f32(wf, x, T, n, 0, m, ya, m), K->matmul_f32(wf, x, T, n, 0, m, yb, m);
+    CHECK(first_kind_diff(ya, yb, (size_t)T * m) < 0, "%s matmul_f32 damaged", K->name);
+    S->matmul_f16(wh, x, T, n, 0, m, ya, m), K->matmul_f16(wh, x, T, n, 0, m, yb, m);
+    CHECK(first_kind_diff(ya, yb, (size_t)T * m) < 0, "%s matmul_f16 damaged", K->name);
+    float *ea = xmalloc(n * sizeof *ea), *eb = xmalloc(n * sizeof *eb);
+    S->rmsnorm(ea, x, wf, n, 1e-5f), K->rmsnorm(eb, x, wf, n, 1e-5f);
+    CHECK(first_kind_diff(ea, eb, n) < 0, "%s rmsnorm damaged", K->name);
+    S->swiglu(ea, x, wf, n), K->swiglu(eb, x, wf, n);
+    CHECK(first_kind_diff(ea, eb, n) < 0, "%s swiglu damaged", K->name);
+    memcpy(ea, x, n * sizeof *ea), memcpy(eb, x, n * sizeof *eb);
+    S->softmax(ea, n), K->softmax(eb, n);
+    CHECK(first_kind_diff(ea, eb, n) < 0, "%s softmax damaged", K->name);
+    memcpy(ea, x, n * sizeof *ea), memcpy(eb, x, n * sizeof *eb);
+    S->rope(ea, N_DAMAGED, SLM_QK, wf, wf + SLM_QK / 2), K->rope(eb, N_DAMAGED, SLM_QK, wf, wf + SLM_QK / 2);
+    CHECK(first_kind_diff(ea, eb, n) < 0, "%s rope damaged", K->name);
+    float da = S->dot(x, wf, n), db = K->dot(x, wf, n);
+    CHECK(first_kind_diff(&da, &db, 1) < 0, "%s dot damaged", K->name);
+    free(x), free(wf), free(wh), free(ya), free(yb), free(ea), free(eb);
+    acts_free(&a);
+    acts_free(&b);
+}
+
 int main(void) {
     test_f16_conversion();
     test_expf();
     test_reference_quant();
     test_reference_q2_k();
     test_reference_float();
+    test_reference_damaged();
 
     static const char *const backends[] = {"avx2", "avxvnni", "avx512vnni", "neon", "wasm"};
     int tested = 0;
@@ -653,6 +803,7 @@ int main(void) {
         test_elementwise();
         test_rope();
         test_rows();
+        test_damaged();
     }
     if (!tested) printf("no SIMD backend in this build; only the reference was checked\n");
     TEST_END();

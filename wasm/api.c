@@ -32,10 +32,11 @@ API const char *api_error_message(void) { return api_last_error.message; }
 
 // ---- models and contexts -------------------------------------------------------
 
-// Takes the malloc'd file bytes (freed with the model, or now on failure).
-API slm_model *api_model_load(void *data, size_t size) {
+// Takes the malloc'd file bytes (freed with the model, or now on failure);
+// check: scan every tensor for NaN and infinity first (SLM_LOAD_CHECK).
+API slm_model *api_model_load(void *data, size_t size, int check) {
     slm_model *m = NULL;
-    return slm_model_load_memory(data, size, 1, 0, &m, &api_last_error) ? NULL : m;
+    return slm_model_load_memory(data, size, 1, check ? SLM_LOAD_CHECK : 0, &m, &api_last_error) ? NULL : m;
 }
 
 API void api_model_free(slm_model *m) { slm_model_free(m); }

@@ -200,7 +200,8 @@ slm_status slm_learner_classify(slm_learner *l, const char *text, size_t len, fl
         if (n) ngram_features(&l->m->ngram, text, len, e.bag, n);
         logits_of(l, &e, f, probs);
         for (int c = 0; c < l->C; c++) probs[c] = probs[c] / l->m->temperature;
-        l->enc->k->softmax(probs, l->C);
+        st = forward_check(probs, 1, l->C, -1, -1, "the classifier's logits", err);
+        if (!st) l->enc->k->softmax(probs, l->C);
     }
     free(e.u), free(e.bag), free(f);
     return st;

@@ -162,7 +162,14 @@ static const float *f32_tensor(const gguf_file *g, const char *name, int rows, i
     int ok = t->type == SLM_TYPE_F32 && t->ne[0] == (uint64_t)cols &&
              (rows ? t->n_dims == 2 && t->ne[1] == (uint64_t)rows : t->n_dims == 1);
     if (!ok && !*bad) *bad = 1, snprintf(msg, cap, "tensor %s must be F32 of %d x %d", name, rows ? rows : 1, cols);
-    return ok ? (const float *)t->data : NULL;
+    if (!ok) return NULL;
+    const float *x = (const float *)t->data;
+    for (size_t i = 0; i < (size_t)(rows ? rows : 1) * cols; i++)
+        if (!(x[i] - x[i] == 0.0f)) {
+            if (!*bad) *bad = 1, snprintf(msg, cap, "tensor %s holds %s at index %zu: the file is damaged", name, x[i] != x[i] ? "NaN" : "an infinity", i);
+            return NULL;
+        }
+    return x;
 }
 
 // Rows of the table given as an i32 array of indices and an F32 tensor of

@@ -11,8 +11,7 @@
 static float q4_block_sse(const float *x, float d, uint8_t *q) {
     float id = d != 0.0f ? 1.0f / d : 0.0f, sse = 0.0f;
     for (int i = 0; i < SLM_QK; i++) {
-        int v = (int)floorf(x[i] * id + 8.5f);
-        v = v < 0 ? 0 : v > 15 ? 15 : v;
+        int v = slm_clamp_int(floorf(x[i] * id + 8.5f), 0, 15);
         q[i] = (uint8_t)v;
         float e = x[i] - (float)(v - 8) * d;
         sse += e * e;
@@ -66,7 +65,7 @@ void wt_quantize_q8_0(const float *x, void *out, int n) {
         float amax = 0.0f;
         for (int i = 0; i < SLM_QK; i++) amax = fabsf(xb[i]) > amax ? fabsf(xb[i]) : amax;
         float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-        for (int i = 0; i < SLM_QK; i++) o->qs[i] = (int8_t)roundf(xb[i] * id);
+        for (int i = 0; i < SLM_QK; i++) o->qs[i] = (int8_t)slm_clamp_int(roundf(xb[i] * id), -127, 127);
         o->d = slm_f32_to_f16(d);
     }
 }
@@ -75,8 +74,7 @@ void wt_quantize_q8_0(const float *x, void *out, int n) {
 static float q2_group_sse(const float *x, float s, float m, uint8_t q[16]) {
     float is = s > 0.0f ? 1.0f / s : 0.0f, sse = 0.0f;
     for (int i = 0; i < 16; i++) {
-        int v = (int)floorf((x[i] + m) * is + 0.5f);
-        v = v < 0 ? 0 : v > 3 ? 3 : v;
+        int v = slm_clamp_int(floorf((x[i] + m) * is + 0.5f), 0, 3);
         q[i] = (uint8_t)v;
         float e = x[i] - ((float)v * s - m);
         sse += e * e;
@@ -130,9 +128,8 @@ void wt_quantize_q2_k(const float *x, void *out, int n) {
         float d = slm_f16_to_f32(o->d), dmin = slm_f16_to_f32(o->dmin);
         memset(o->qs, 0, sizeof o->qs);
         for (int g = 0; g < 16; g++) {
-            int sc = d > 0.0f ? (int)floorf(s[g] / d + 0.5f) : 0, mc = dmin > 0.0f ? (int)floorf(m[g] / dmin + 0.5f) : 0;
-            sc = sc > 15 ? 15 : sc;
-            mc = mc > 15 ? 15 : mc;
+            int sc = d > 0.0f ? slm_clamp_int(floorf(s[g] / d + 0.5f), 0, 15) : 0;
+            int mc = dmin > 0.0f ? slm_clamp_int(floorf(m[g] / dmin + 0.5f), 0, 15) : 0;
             o->scales[g] = (uint8_t)(sc | mc << 4);
             // the codes for the scale and min as stored
             uint8_t q[16];

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../gguf.h"
+#include "../model.h"
 #include "cli.h"
 
 #define HELP_OPT(var) {"--help", "-h", 0, &var}
@@ -47,11 +47,14 @@ static int print_tensors(const char *path) {
 }
 
 int cmd_info(int argc, char **argv) {
-    const char *helpf = NULL, *pos[1];
-    const cli_opt opts[] = {HELP_OPT(helpf)};
+    const char *helpf = NULL, *check = NULL, *pos[1];
+    const cli_opt opts[] = {{"--check", NULL, 0, &check}, HELP_OPT(helpf)};
     int n = cli_parse(argc, argv, 2, opts, N_OPTS(opts), pos, 1);
     if (n < 0) return EXIT_USAGE;
-    if (helpf || n != 1) return printf("usage: slm info FILE.gguf\n"), helpf ? 0 : EXIT_USAGE;
+    if (helpf || n != 1)
+        return printf("usage: slm info [--check] FILE.gguf\n"
+                      "  --check   scan every tensor for NaN and infinity (values, block scales); exit 2 if damaged\n"),
+               helpf ? 0 : EXIT_USAGE;
     slm_error err;
     slm_model *m;
     unsigned flags = 0;
@@ -85,7 +88,14 @@ int cmd_info(int argc, char **argv) {
     printf("vocabulary    %d tokens, BOS %d, EOS %d; first:", in.vocab_size, in.bos_id, in.eos_id);
     for (int i = 0; i < in.vocab_size && i < 8; i++) printf(" %s", slm_token_piece(m, i));
     printf(" ...\n");
+    slm_status st = SLM_OK;
+    if (check) {
+        double t0 = slm_now_ms();
+        st = slm_model_check(m, &err);
+        if (!st) printf("check         every float finite (%.1f MB in %.1f ms)\n", (double)in.weights_bytes / 1e6, slm_now_ms() - t0);
+    }
     slm_model_free(m);
+    if (st) return cli_fail(&err);
     print_tensors(pos[0]);
     return 0;
 }

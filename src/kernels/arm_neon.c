@@ -51,11 +51,13 @@ static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
         const float *xb = x + blk * SLM_QK;
         float32x4_t v[8];
         for (int k = 0; k < 8; k++) v[k] = vld1q_f32(xb + 4 * k);
-        float32x4_t m = vabsq_f32(v[0]);
-        for (int k = 1; k < 8; k++) m = vmaxq_f32(m, vabsq_f32(v[k]));
-        float amax = vmaxvq_f32(m);
-        float d = amax / 127.0f;
-        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        // amax as bits: the largest |x| as an integer (kernels.h)
+        const uint32x4_t abs_mask = vdupq_n_u32(0x7fffffffu);
+        uint32x4_t m = vandq_u32(vreinterpretq_u32_f32(v[0]), abs_mask);
+        for (int k = 1; k < 8; k++) m = vmaxq_u32(m, vandq_u32(vreinterpretq_u32_f32(v[k]), abs_mask));
+        uint32_t amax_bits = vmaxvq_u32(m);
+        if (slm_acts_unscaled(amax_bits, a, blk)) continue;
+        float d = slm_bits_to_f32(amax_bits) / 127.0f, id = 1.0f / d;
         // vcvtn: round to nearest, ties to even, as nearbyintf in the default mode
         int16x8_t h[4];
         for (int k = 0; k < 4; k++)

@@ -17,11 +17,17 @@
 //   i.e. lane_j = lane_j + (float)p * s. Lanes combine as above.
 // * Elementwise ops: each element goes through the scalar code's exact
 //   sequence of operations (see scalar.c and mathx.h for exp and SiLU).
+// * Damaged inputs (NaN, Inf, huge or tiny values) are defined too: every
+//   float-to-integer conversion is of a value known to be in range. Results
+//   are then the same bits where finite and the same kind where not (NaN,
+//   +Inf, -Inf): which NaN bits an operation returns is the hardware's choice.
 #ifndef SLM_KERNELS_H
 #define SLM_KERNELS_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define SLM_QK 32  // values per quantization block (ggml's QK4_0 == QK8_0)
 #define SLM_ACTS_AUX 64  // bytes of slm_acts.aux per block
@@ -39,9 +45,16 @@ static inline int q2_k_byte(int e) { return 32 * (e / 128) + e % 32; }
 static inline int q2_k_shift(int e) { return 2 * ((e % 128) / 32); }
 
 // Activations quantized to int8 for the integer matrix products: T rows of n
-// values (n % 32 == 0). Block scale d = amax / 127 (f32, not rounded to
-// fp16); q = round-to-nearest-even(x * (d != 0 ? 1/d : 0)), always in
-// [-127, 127]. g holds each group of 4 consecutive q summed (lets Q4_0
+// values (n % 32 == 0). amax is the block's largest |x|, found as the largest
+// of the values' bits with the sign cleared (integer order is float order,
+// and NaN bits lie above Inf's). An ordinary block (2^-119 <= amax < Inf):
+// scale d = amax / 127 (f32, not rounded to fp16) and q =
+// round-to-nearest-even(x * (1/d)), always in [-127, 127]. Any other block
+// is not scaled (slm_acts_unscaled): d = NaN if it holds a NaN, +Inf if it
+// holds an infinity, 0 if amax < 2^-119 (there 1/d could overflow), and its
+// q, g and aux are all 0. So no input converts a NaN or an out-of-range float
+// to an integer, and a damaged value turns every product with its block into
+// NaN, which the forward pass reports. g holds each group of 4 consecutive q summed (lets Q4_0
 // kernels fold the -8 offset into one subtraction per lane). aux is the
 // backend's own scratch, 64 bytes per block (wasm: q as int16 in the order
 // of its dot products; AVX-VNNI: each block's -8g and -128g), written by its
@@ -54,6 +67,21 @@ typedef struct {
     void *aux;     // (T, n/32) x SLM_ACTS_AUX bytes
     int T, n;
 } slm_acts;
+
+#define SLM_ACTS_TINY_BITS 0x04000000u   // 2^-119: amax * 127 / amax stays finite above it
+#define SLM_F32_INF_BITS 0x7f800000u
+
+// For quantize_acts: block blk, whose largest |x| has amax_bits, when it is
+// not an ordinary one (see above) gets its d and zeroed q, g and aux here;
+// returns 1 then, 0 for an ordinary block (nothing written).
+static inline int slm_acts_unscaled(uint32_t amax_bits, slm_acts *a, size_t blk) {
+    if (amax_bits >= SLM_ACTS_TINY_BITS && amax_bits < SLM_F32_INF_BITS) return 0;
+    a->d[blk] = amax_bits > SLM_F32_INF_BITS ? NAN : amax_bits == SLM_F32_INF_BITS ? INFINITY : 0.0f;
+    memset(a->q + blk * SLM_QK, 0, SLM_QK);
+    memset(a->g + blk * (SLM_QK / 4), 0, SLM_QK / 4 * sizeof(int32_t));
+    memset((uint8_t *)a->aux + blk * SLM_ACTS_AUX, 0, SLM_ACTS_AUX);
+    return 1;
+}
 
 typedef struct slm_kernels {
     const char *name;

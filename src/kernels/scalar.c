@@ -17,13 +17,13 @@ static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
         for (int b = 0; b < nb; b++) {
             const float *xb = x + (size_t)t * n + b * SLM_QK;
             int8_t *q = a->q + (size_t)t * n + b * SLM_QK;
-            float amax = 0.0f;
+            uint32_t amax_bits = 0;
             for (int i = 0; i < SLM_QK; i++) {
-                float v = fabsf(xb[i]);
-                amax = v > amax ? v : amax;
+                uint32_t v = slm_f32_to_bits(xb[i]) & 0x7fffffffu;
+                amax_bits = v > amax_bits ? v : amax_bits;
             }
-            float d = amax / 127.0f;
-            float id = d != 0.0f ? 1.0f / d : 0.0f;
+            if (slm_acts_unscaled(amax_bits, a, (size_t)t * nb + b)) continue;
+            float d = slm_bits_to_f32(amax_bits) / 127.0f, id = 1.0f / d;
             for (int i = 0; i < SLM_QK; i++) q[i] = (int8_t)nearbyintf(xb[i] * id);  // ties to even
             a->d[(size_t)t * nb + b] = d;
             for (int j = 0; j < SLM_QK / 4; j++)

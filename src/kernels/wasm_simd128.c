@@ -77,12 +77,16 @@ static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
         const float *xb = x + blk * SLM_QK;
         v128_t v[8];
         for (int k = 0; k < 8; k++) v[k] = wasm_v128_load(xb + 4 * k);
-        v128_t m = wasm_f32x4_abs(v[0]);
-        for (int k = 1; k < 8; k++) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(v[k]));
-        m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
-        m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
-        float d = wasm_f32x4_extract_lane(m, 0) / 127.0f;
-        v128_t id = wasm_f32x4_splat(d != 0.0f ? 1.0f / d : 0.0f);
+        // amax as bits: the largest |x| as an integer (kernels.h)
+        const v128_t abs_mask = wasm_i32x4_const_splat(0x7fffffff);
+        v128_t m = wasm_v128_and(v[0], abs_mask);
+        for (int k = 1; k < 8; k++) m = wasm_u32x4_max(m, wasm_v128_and(v[k], abs_mask));
+        m = wasm_u32x4_max(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+        m = wasm_u32x4_max(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
+        uint32_t amax_bits = wasm_u32x4_extract_lane(m, 0);
+        if (slm_acts_unscaled(amax_bits, a, blk)) continue;
+        float d = slm_bits_to_f32(amax_bits) / 127.0f;
+        v128_t id = wasm_f32x4_splat(1.0f / d);
         // nearbyintf, ties to even: |v * id| <= 127 plus 1.5 * 2^23 lands where
         // floats are the integers, rounded to nearest even, and the integer is
         // the low bits (one add and one subtract; V8 spends 7 instructions on

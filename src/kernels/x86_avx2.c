@@ -44,8 +44,10 @@ static float dot(const float *a, const float *b, int n) {
 
 // ---- activation quantization -------------------------------------------------
 
+// The bits of |v| as int32 lanes.
+static inline __m256i abs_bits(__m256 v) { return _mm256_and_si256(_mm256_castps_si256(v), _mm256_set1_epi32(0x7fffffff)); }
+
 static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
     const __m256i unzip = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     int nb = n / SLM_QK;
@@ -53,13 +55,15 @@ static void quantize_acts(const float *x, int T, int n, slm_acts *a) {
         const float *xb = x + blk * SLM_QK;
         __m256 v0 = _mm256_loadu_ps(xb), v1 = _mm256_loadu_ps(xb + 8);
         __m256 v2 = _mm256_loadu_ps(xb + 16), v3 = _mm256_loadu_ps(xb + 24);
-        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
-                                 _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
-        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        float amax = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
-        float d = amax / 127.0f;
-        __m256 id = _mm256_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
+        // amax as bits: the largest |x| as an integer (kernels.h)
+        __m256i m = _mm256_max_epi32(_mm256_max_epi32(abs_bits(v0), abs_bits(v1)), _mm256_max_epi32(abs_bits(v2), abs_bits(v3)));
+        __m128i m4 = _mm_max_epi32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
+        m4 = _mm_max_epi32(m4, _mm_shuffle_epi32(m4, 0x4e));
+        m4 = _mm_max_epi32(m4, _mm_shuffle_epi32(m4, 0xb1));
+        uint32_t amax_bits = (uint32_t)_mm_cvtsi128_si32(m4);
+        if (slm_acts_unscaled(amax_bits, a, blk)) continue;
+        float d = slm_bits_to_f32(amax_bits) / 127.0f;
+        __m256 id = _mm256_set1_ps(1.0f / d);
         // round to nearest even (the default MXCSR mode, as nearbyintf uses)
         __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, id)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, id));
         __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, id)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, id));
