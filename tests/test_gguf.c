@@ -15,6 +15,8 @@
 #include "gguf.h"
 #include "slm.h"
 #include "test.h"
+#include "tiny_model.h"
+#include "tiny_model.h"
 
 static char tmpdir[64];
 
@@ -160,86 +162,10 @@ static void emit(bytes *b, const gguf_file *g, uint32_t version, uint32_t align)
 
 // ---- tiny models, written by the weights tools --------------------------------
 
-typedef struct {
-    int dim, n_heads, n_kv_heads, ffn, n_layers, ctx;
-    int qk_norm, untied, encoder, byte_tokens;
-    slm_type type;
-} tiny_cfg;
-
-// A SentencePiece-style vocabulary: <unk> <s> </s>, optionally the 256 byte
-// tokens, "▁" and a few letters with and without it. Returns its size.
-static int write_vocab(gguf_writer *w, int byte_tokens) {
-    char text[300][16];
-    const char *tok[300];
-    float score[300];
-    int32_t type[300];
-    int n = 0;
-    static const char *special[3] = {"<unk>", "<s>", "</s>"};
-    for (; n < 3; n++) snprintf(text[n], 16, "%s", special[n]), type[n] = n ? 3 : 2;
-    for (int c = 0; byte_tokens && c < 256; c++, n++) snprintf(text[n], 16, "<0x%02X>", c), type[n] = 6;
-    snprintf(text[n], 16, "\xe2\x96\x81"), type[n++] = 1;
-    for (char c = 'a'; c <= 'f'; c++) {
-        snprintf(text[n], 16, "%c", c), type[n++] = 1;
-        snprintf(text[n], 16, "\xe2\x96\x81%c", c), type[n++] = 1;
-    }
-    for (int i = 0; i < n; i++) tok[i] = text[i], score[i] = type[i] == 1 ? -(float)i : 0.0f;
-    int rc = gguf_w_str(w, "tokenizer.ggml.model", "llama") || gguf_w_arr_str(w, "tokenizer.ggml.tokens", tok, NULL, n) ||
-             gguf_w_arr_f32(w, "tokenizer.ggml.scores", score, n) ||
-             gguf_w_arr_i32(w, "tokenizer.ggml.token_type", type, n) ||
-             gguf_w_u32(w, "tokenizer.ggml.bos_token_id", 1) || gguf_w_u32(w, "tokenizer.ggml.eos_token_id", 2);
-    return rc ? -1 : n;
-}
-
-static float *add_filled(wt_model *m, const char *name, int rows, int cols, int ones) {
-    float *p = wt_add(m, name, rows, cols);
-    if (!p) abort();
-    for (int i = 0; i < (rows ? rows : 1) * cols; i++)
-        p[i] = ones ? 1.0f : ((float)(rng() % 2001) - 1000.0f) * 1e-4f;
-    return p;
-}
-
 static int write_tiny(const char *path, const tiny_cfg *c) {
-    gguf_writer *w = gguf_writer_new();
-    int vocab = write_vocab(w, c->byte_tokens);
-    static const char *const labels[2] = {"no", "yes"};
-    wt_model m = {.name = "tiny", .class_labels = labels};
-    m.cfg = (slm_model_info){.is_encoder = c->encoder, .dim = c->dim, .n_layers = c->n_layers, .n_heads = c->n_heads,
-                             .n_kv_heads = c->n_kv_heads, .head_dim = c->dim / c->n_heads, .ffn_dim = c->ffn,
-                             .vocab_size = vocab, .context_length = c->ctx, .rope_theta = 10000.0f,
-                             .norm_eps = 1e-5f, .qk_norm = c->qk_norm, .n_classes = c->encoder ? 2 : 0};
-    int kv = c->n_kv_heads * (c->dim / c->n_heads);
-    add_filled(&m, "token_embd.weight", vocab, c->dim, 0);
-    for (int l = 0; l < c->n_layers; l++) {
-        char name[64];
-#define LAYER(suffix, rows, cols, ones) \
-    (snprintf(name, sizeof name, "blk.%d." suffix, l), add_filled(&m, name, rows, cols, ones))
-        LAYER("attn_norm.weight", 0, c->dim, 1);
-        LAYER("attn_q.weight", c->dim, c->dim, 0);
-        LAYER("attn_k.weight", kv, c->dim, 0);
-        LAYER("attn_v.weight", kv, c->dim, 0);
-        LAYER("attn_output.weight", c->dim, c->dim, 0);
-        if (c->qk_norm) {
-            LAYER("attn_q_norm.weight", 0, c->dim / c->n_heads, 1);
-            LAYER("attn_k_norm.weight", 0, c->dim / c->n_heads, 1);
-        }
-        LAYER("ffn_norm.weight", 0, c->dim, 1);
-        LAYER("ffn_gate.weight", c->ffn, c->dim, 0);
-        LAYER("ffn_up.weight", c->ffn, c->dim, 0);
-        LAYER("ffn_down.weight", c->dim, c->ffn, 0);
-#undef LAYER
-    }
-    add_filled(&m, "output_norm.weight", 0, c->dim, 1);
-    if (c->untied) add_filled(&m, "output.weight", vocab, c->dim, 0);
-    if (c->encoder) {
-        add_filled(&m, "cls.weight", 2, c->dim, 0);
-        add_filled(&m, "cls.bias", 0, 2, 0);
-    }
-    slm_quantize_params qp = slm_quantize_default_params(c->type);
     slm_error err = {0};
-    slm_status st = vocab > 0 ? wt_write(w, &m, &qp, path, &err) : SLM_ERR_OUT_OF_MEMORY;
+    slm_status st = tiny_write(path, c, rng(), &err);
     CHECK(st == SLM_OK, "writing %s: %s", path, err.message);
-    gguf_writer_free(w);
-    wt_free(&m);
     return st == SLM_OK ? 0 : -1;
 }
 
@@ -951,11 +877,11 @@ static void test_versions(const uint8_t *file, size_t size) {
 
 static void write_seeds(const char *dir) {
     static const struct { const char *name; tiny_cfg c; } seeds[] = {
-        {"f32.gguf", {8, 2, 1, 16, 1, 16, 0, 0, 0, 0, SLM_TYPE_F32}},
-        {"f16_qknorm.gguf", {8, 2, 2, 16, 1, 16, 1, 0, 0, 0, SLM_TYPE_F16}},
-        {"q8_0_untied.gguf", {32, 2, 1, 32, 1, 16, 0, 1, 0, 0, SLM_TYPE_Q8_0}},
-        {"q4_0_2layers.gguf", {32, 4, 2, 32, 2, 16, 0, 0, 0, 0, SLM_TYPE_Q4_0}},
-        {"encoder_f32.gguf", {8, 2, 1, 8, 1, 16, 0, 0, 1, 0, SLM_TYPE_F32}},
+        {"f32.gguf", {8, 2, 1, 16, 1, 16, 0, 0, 0, 0, SLM_TYPE_F32, 0}},
+        {"f16_qknorm.gguf", {8, 2, 2, 16, 1, 16, 1, 0, 0, 0, SLM_TYPE_F16, 0}},
+        {"q8_0_untied.gguf", {32, 2, 1, 32, 1, 16, 0, 1, 0, 0, SLM_TYPE_Q8_0, 0}},
+        {"q4_0_2layers.gguf", {32, 4, 2, 32, 2, 16, 0, 0, 0, 0, SLM_TYPE_Q4_0, 0}},
+        {"encoder_f32.gguf", {8, 2, 1, 8, 1, 16, 0, 0, 1, 0, SLM_TYPE_F32, 0}},
     };
     char path[512];
     for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
@@ -966,7 +892,7 @@ static void write_seeds(const char *dir) {
     gguf_writer *w = gguf_writer_new();
     char err[256];
     snprintf(path, sizeof path, "%s/vocab_only_bytes.gguf", dir);
-    int rc = write_vocab(w, 1) < 0 || gguf_w_str(w, "general.architecture", "llama") ||
+    int rc = tiny_write_vocab(w, 1) < 0 || gguf_w_str(w, "general.architecture", "llama") ||
              gguf_w_u32(w, "llama.context_length", 16) || gguf_w_u32(w, "llama.embedding_length", 8) ||
              gguf_w_u32(w, "llama.block_count", 1) || gguf_w_u32(w, "llama.feed_forward_length", 16) ||
              gguf_w_u32(w, "llama.attention.head_count", 2);
@@ -983,6 +909,19 @@ static void write_seeds(const char *dir) {
         snprintf(path, sizeof path, "%s/v1_f32.gguf", dir);
         CHECK(write_all(path, b.p, b.len) == 0, "%s", path);
         free(b.p);
+        gguf_free(&g);
+    }
+    free(file);
+    // the fuzz finding of issue 22, reproduced: the Q8_0 model with a NaN
+    // scale in the embedding row of BOS, which every prompt starts with
+    snprintf(path, sizeof path, "%s/q8_0_untied.gguf", dir);
+    file = read_all(path, &size);
+    if (file && !gguf_parse(&g, file, size, err, sizeof err)) {
+        const gguf_tensor *t = gguf_find_tensor(&g, "token_embd.weight");
+        uint16_t nan16 = 0x7e00;
+        if (t) memcpy(file + (t->data - file) + ggml_row_size(t->type, t->ne[0]), &nan16, 2);
+        snprintf(path, sizeof path, "%s/regress-nan-scale.gguf", dir);
+        CHECK(t && write_all(path, file, size) == 0, "%s", path);
         gguf_free(&g);
     }
     free(file);

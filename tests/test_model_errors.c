@@ -17,6 +17,7 @@
 #include "gguf.h"
 #include "slm.h"
 #include "test.h"
+#include "tiny_model.h"
 
 #define SLM_BIN "build/asan/slm"
 
@@ -779,6 +780,35 @@ static void test_damaged_weights(void) {
             }
     }
 
+    // an encoder: classification and learning stop with NUMERIC too
+    const char *enc = tmp_path("damage_enc.gguf"), *enc_bad = tmp_path("damage_enc_bad.gguf");
+    const tiny_cfg ec = {.dim = 32, .n_heads = 2, .n_kv_heads = 1, .ffn = 64, .n_layers = 1, .ctx = 16, .encoder = 1,
+                         .type = SLM_TYPE_Q8_0};
+    uint16_t inf16 = 0x7c00;
+    slm_error e = {0};
+    slm_model *m = NULL;
+    if (!tiny_write(enc, &ec, 7, &e) && !damage(enc, enc_bad, "blk.0.ffn_up.weight", 0, &inf16, 2) &&
+        !slm_model_load_file(enc_bad, 0, &m, &e)) {
+        slm_context *c = NULL;
+        slm_learner *l = NULL;
+        float probs[8];
+        CHECK(!slm_context_new(m, NULL, &c, &e), "encoder context: %s", e.message);
+        slm_status st = slm_classify(c, "abc", 3, probs, NULL, &e);
+        CHECK(st == SLM_ERR_NUMERIC && strstr(e.message, "at layer 0 (blk.0)"), "classify: %s", e.message);
+        CHECK(!slm_learner_new(c, NULL, NULL, 0, &l, &e), "learner: %s", e.message);
+        const char *texts[2] = {"abc", "def"}, *labels[2] = {"yes", "no"};
+        slm_learn_result res;
+        st = slm_learn(l, texts, labels, 2, &res, &e);
+        CHECK(st == SLM_ERR_NUMERIC && strstr(e.message, "at layer 0"), "learn: %s '%s'", slm_status_name(st), e.message);
+        st = slm_learner_classify(l, "abc", 3, probs, NULL, &e);
+        CHECK(st == SLM_ERR_NUMERIC, "learner classify: %s '%s'", slm_status_name(st), e.message);
+        slm_learner_free(l);
+        slm_context_free(c);
+        slm_model_free(m);
+    } else {
+        CHECK(0, "the damaged encoder: %s", e.message);
+    }
+
     // the CLI: one line and exit 2, from generate and from info --check
     const char *good = tmp_path("damage_cli.gguf"), *bad = tmp_path("damage_cli_bad.gguf");
     wt_model wm;
@@ -800,7 +830,6 @@ static void test_damaged_weights(void) {
     find(&wm, "blk.0.attn_v.weight")->data[70] = NAN;
     gguf_writer *w = gguf_writer_new();
     slm_quantize_params qp = slm_quantize_default_params(SLM_TYPE_Q4_0);
-    slm_error e = {0};
     slm_status st = write_vocab(w, VOCAB_OK) ? SLM_ERR_OUT_OF_MEMORY : wt_write(w, &wm, &qp, bad, &e);
     CHECK(st == SLM_ERR_BAD_MODEL && strstr(e.message, "blk.0.attn_v.weight") && strstr(e.message, "row 1, column 6"),
           "writing NaN weights: %s '%s'", slm_status_name(st), e.message);

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
+import { readGgufHeader } from '../../js/gguf-header.js';
 import { loadModel, SlmError } from '../../js/node.js';
 import { smallModel } from './helpers.mjs';
 
@@ -117,6 +118,26 @@ test('truncated, corrupt and missing files', async () => {
   await rejectsWith(loadModel(wrongShape(), { threads: 1 }), 'BAD_MODEL', /token_embd.weight/);
   await rejectsWith(loadModel('/nonexistent/model.gguf', { threads: 1 }), 'IO', /no such file/);
   await assert.rejects(loadModel(42), (e) => e.code === 'INVALID_ARG');
+});
+
+// The model with one block scale of `tensor` overwritten by NaN (F16 0x7e00): a damaged download.
+function damaged(tensor) {
+  const b = bytes.slice(), h = readGgufHeader(b);
+  const t = h.tensors.find((x) => x.name === tensor);
+  new DataView(b.buffer).setUint16(h.dataOffset + t.offset, 0x7e00, true);
+  return b;
+}
+
+test('damaged weights: NUMERIC when a token reaches them, BAD_MODEL up front with check', async () => {
+  const m = await loadModel(damaged('blk.1.attn_q.weight'));
+  await rejectsWith(generates(m), 'NUMERIC', /NaN at layer 1 \(blk\.1\), position 0.*damaged/);
+  await rejectsWith(m.score('hello', [' a', ' b']), 'NUMERIC', /layer 1/);
+  await m.dispose();
+  await rejectsWith(loadModel(damaged('blk.1.attn_q.weight'), { check: true }), 'BAD_MODEL',
+    /'blk\.1\.attn_q\.weight' \(Q4_0\) holds NaN in the scale of block 0 \(row 0/);
+  const ok = await loadModel(bytes, { check: true });
+  assert.equal(await generates(ok), 3);
+  await ok.dispose();
 });
 
 test('the worker keeps serving after a bad model', async () => {
