@@ -70,7 +70,7 @@ export function createLoadModel(host) {
  * @returns {Promise<Model>}
  */
 export async function loadInto(host, channel, slot, input, options, owner) {
-  const { onProgress, signal, ctx = 0, check = false } = options;
+  const { onProgress, signal, ctx = 0, check = true } = options;
   const auto = (options.threads ?? 'auto') === 'auto';
   let threads = auto ? Math.min(host.cores, 8) : options.threads;
   if (!Number.isInteger(threads) || threads < 1) throw new SlmError('INVALID_ARG', `threads must be 'auto' or a positive integer, not ${options.threads}`);

@@ -750,11 +750,12 @@ static void test_damaged_weights(void) {
         CHECK(slm_model_load_file(good, SLM_LOAD_CHECK, &m, NULL) == SLM_OK, "the good %s model passes the check",
               slm_type_name(types[ti]));
         slm_model_free(m);
-        static const struct { const char *tensor, *where; int cols, row; } cases[] = {
-            {"blk.1.attn_q.weight", "at layer 1 (blk.1), position 0", 64, 0},
-            {"blk.0.ffn_down.weight", "at layer 0 (blk.0), position 0", 96, 5},
-            {"token_embd.weight", "in the token embedding, position 3", 64, 42},
-            {"output_norm.weight", "in the logits, position 0", 64, 0},
+        // the column moves the damage across the lanes of the check's 8-byte words
+        static const struct { const char *tensor, *where; int cols, row, col; } cases[] = {
+            {"blk.1.attn_q.weight", "at layer 1 (blk.1), position 0", 64, 0, 3},
+            {"blk.0.ffn_down.weight", "at layer 0 (blk.0), position 0", 96, 5, 1},
+            {"token_embd.weight", "in the token embedding, position 3", 64, 42, 2},
+            {"output_norm.weight", "in the logits, position 0", 64, 0, 63},
         };
         for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++)
             for (int nan = 0; nan < 2; nan++) {
@@ -763,7 +764,9 @@ static void test_damaged_weights(void) {
                 size_t nv = bad_float(type, nan, v);
                 snprintf(label, sizeof label, "%s model, %s %s in %s", slm_type_name(types[ti]), nan ? "NaN" : "-Inf",
                          type == SLM_TYPE_F32 || type == SLM_TYPE_F16 ? "value" : "scale", cases[ci].tensor);
-                if (damage(good, bad, cases[ci].tensor, row_at(type, cases[ci].cols, cases[ci].row), v, nv)) {
+                int fl = type == SLM_TYPE_F32 || type == SLM_TYPE_F16, col = cases[ci].col;
+                uint64_t at = row_at(type, cases[ci].cols, cases[ci].row) + (fl ? (uint64_t)col * nv : 0);
+                if (damage(good, bad, cases[ci].tensor, at, v, nv)) {
                     CHECK(0, "%s: cannot damage the file", label);
                     continue;
                 }
@@ -774,7 +777,7 @@ static void test_damaged_weights(void) {
                 if (embd) expect_numeric(m, prompt, 3, NULL, 0, label);
                 slm_model_free(m);
                 char what[64];
-                if (type == SLM_TYPE_F32 || type == SLM_TYPE_F16) snprintf(what, sizeof what, "row %d, column 0", cases[ci].row);
+                if (fl) snprintf(what, sizeof what, "row %d, column %d", cases[ci].row, col);
                 else snprintf(what, sizeof what, "scale of block %d (row %d", cases[ci].row * cases[ci].cols / 32, cases[ci].row);
                 expect_check(bad, cases[ci].tensor, what, label);
             }
