@@ -9,7 +9,7 @@ CFLAGS  ?= -O2 -g
 LDLIBS  := -lm -lpthread
 MAKEFLAGS += --jobs=$(shell nproc 2>/dev/null || echo 2)
 
-LIB_SRC := $(wildcard src/*.c src/kernels/*.c weights-tools/*.c)
+LIB_SRC := $(wildcard src/*.c src/models/*.c src/kernels/*.c weights-tools/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -36,23 +36,21 @@ slm_status slm_fail(slm_error *err, slm_status code, const char *fmt, ...) {
     return code;
 }
 
+static const slm_type all_types[] = {SLM_TYPE_F32,  SLM_TYPE_F16,  SLM_TYPE_BF16, SLM_TYPE_Q4_0,   SLM_TYPE_Q4_1,
+                                     SLM_TYPE_Q5_0, SLM_TYPE_Q5_1, SLM_TYPE_Q8_0, SLM_TYPE_Q2_K,   SLM_TYPE_Q3_K,
+                                     SLM_TYPE_Q4_K, SLM_TYPE_Q5_K, SLM_TYPE_Q6_K, SLM_TYPE_IQ4_NL, SLM_TYPE_IQ4_XS};
+
 const char *slm_type_name(slm_type t) {
-    switch (t) {
-    case SLM_TYPE_F32: return "F32";
-    case SLM_TYPE_F16: return "F16";
-    case SLM_TYPE_Q4_0: return "Q4_0";
-    case SLM_TYPE_Q8_0: return "Q8_0";
-    case SLM_TYPE_Q2_K: return "Q2_K";
-    }
+    for (size_t i = 0; i < sizeof all_types / sizeof all_types[0]; i++)
+        if (all_types[i] == t) return ggml_type_name((uint32_t)t);
     return "?";
 }
 
 int slm_type_from_name(const char *name) {
-    static const slm_type all[] = {SLM_TYPE_F32, SLM_TYPE_F16, SLM_TYPE_Q4_0, SLM_TYPE_Q8_0, SLM_TYPE_Q2_K};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        const char *a = slm_type_name(all[i]), *b = name;
+    for (size_t i = 0; i < sizeof all_types / sizeof all_types[0]; i++) {
+        const char *a = slm_type_name(all_types[i]), *b = name;
         while (*a && *b && toupper((unsigned char)*a) == toupper((unsigned char)*b)) a++, b++;
-        if (!*a && !*b) return (int)all[i];
+        if (!*a && !*b) return (int)all_types[i];
     }
     return -1;
 }

@@ -25,18 +25,21 @@ slm_context_params slm_context_default_params(void) {
     return (slm_context_params){.n_ctx = 0, .n_threads = 1, .kernels = NULL, .n_batch = 0};
 }
 
-// cos/sin of pos * theta^(-2i/head_dim), from deterministic double math.
-static void rope_tables(slm_context *c) {
-    const slm_model_info *in = &c->m->info;
-    int half = in->head_dim / 2;
-    double log_theta = slm_log_d((double)in->rope_theta);
+// cos/sin of the angle pos * scale * theta^(-2i/head_dim) / factor_i (factor:
+// Llama 3's rope_freqs, else 1), from deterministic double math.
+static void rope_tables(slm_context *c, double theta, float *cos_out, float *sin_out) {
+    const slm_model *m = c->m;
+    int half = m->info.head_dim / 2;
+    const float *factor = m->rope_freqs.data;
+    double log_theta = slm_log_d(theta), scale = (double)m->arch_p.rope_freq_scale;
     for (int i = 0; i < half; i++) {
-        double freq = slm_exp_d(-(double)(2 * i) / (double)in->head_dim * log_theta);
+        double freq = slm_exp_d(-(double)(2 * i) / (double)m->info.head_dim * log_theta) * scale;
+        if (factor) freq = freq / (double)factor[i];
         for (int p = 0; p < c->n_ctx; p++) {
             double s, co;
             slm_sincos_d((double)p * freq, &s, &co);
-            c->rope_cos[(size_t)p * half + i] = (float)co;
-            c->rope_sin[(size_t)p * half + i] = (float)s;
+            cos_out[(size_t)p * half + i] = (float)co;
+            sin_out[(size_t)p * half + i] = (float)s;
         }
     }
 }
@@ -44,6 +47,7 @@ static void rope_tables(slm_context *c) {
 void slm_context_free(slm_context *c) {
     if (!c) return;
     pool_free(c->pool);
+    if (c->swa_cos != c->rope_cos) free(c->swa_cos), free(c->swa_sin);
     free(c->kcache); free(c->vcache); free(c->rope_cos); free(c->rope_sin);
     free(c->x); free(c->xb); free(c->xb2); free(c->q); free(c->hb); free(c->hb2); free(c->scores);
     free(c->acts.q); free(c->acts.d); free(c->acts.g); free(c->acts.aux);
@@ -73,8 +77,12 @@ slm_status slm_context_new(const slm_model *m, const slm_context_params *p, slm_
     // an encoder reads a whole text in one batch (attention sees every token)
     if (c->n_batch > c->n_ctx || in->is_encoder) c->n_batch = c->n_ctx;
     int nt = p->n_threads ? p->n_threads : 1;
-    size_t B = (size_t)c->n_batch, kv_dim = (size_t)in->n_kv_heads * in->head_dim;
-    size_t widest = (size_t)(in->ffn_dim > in->dim ? in->ffn_dim : in->dim);
+    size_t B = (size_t)c->n_batch, kv_dim = (size_t)in->n_kv_heads * in->head_dim, q_dim = (size_t)m->q_dim;
+    size_t wide = q_dim > (size_t)in->dim ? q_dim : (size_t)in->dim;   // attention's output, before wo
+    size_t widest = (size_t)in->ffn_dim > wide ? (size_t)in->ffn_dim : wide;
+    const slm_arch *a = &m->arch_p;
+    int swa_tables = 0;   // sliding-window layers with a RoPE base of their own
+    for (int l = 0; l < in->n_layers; l++) swa_tables |= a->swa_window && a->swa[l] && a->rope_theta_swa != in->rope_theta;
     size_t cache = (size_t)in->n_layers * c->n_ctx * kv_dim * sizeof(float);
     size_t rope = (size_t)c->n_ctx * (in->head_dim / 2) * sizeof(float);
     c->pool = pool_new(nt);
@@ -82,10 +90,12 @@ slm_status slm_context_new(const slm_model *m, const slm_context_params *p, slm_
     c->vcache = alloc64(c, cache);
     c->rope_cos = alloc64(c, rope);
     c->rope_sin = alloc64(c, rope);
+    c->swa_cos = swa_tables ? alloc64(c, rope) : c->rope_cos;
+    c->swa_sin = swa_tables ? alloc64(c, rope) : c->rope_sin;
     c->x = alloc64(c, B * in->dim * sizeof(float));
-    c->xb = alloc64(c, B * in->dim * sizeof(float));
-    c->xb2 = alloc64(c, B * in->dim * sizeof(float));
-    c->q = alloc64(c, B * in->dim * sizeof(float));
+    c->xb = alloc64(c, B * wide * sizeof(float));
+    c->xb2 = alloc64(c, B * wide * sizeof(float));
+    c->q = alloc64(c, B * q_dim * sizeof(float));
     c->hb = alloc64(c, B * in->ffn_dim * sizeof(float));
     c->hb2 = alloc64(c, B * in->ffn_dim * sizeof(float));
     c->scores = alloc64(c, (size_t)nt * c->n_ctx * sizeof(float));
@@ -93,7 +103,7 @@ slm_status slm_context_new(const slm_model *m, const slm_context_params *p, slm_
     c->acts.d = alloc64(c, B * widest / SLM_QK * sizeof(float) + sizeof(float));
     c->acts.g = alloc64(c, B * widest / 4 * sizeof(int32_t) + sizeof(int32_t));
     c->acts.aux = alloc64(c, B * widest / SLM_QK * SLM_ACTS_AUX);
-    if (!c->pool || !c->kcache || !c->vcache || !c->rope_cos || !c->rope_sin || !c->x || !c->xb || !c->xb2 ||
+    if (!c->pool || !c->kcache || !c->vcache || !c->rope_cos || !c->rope_sin || !c->swa_cos || !c->swa_sin || !c->x || !c->xb || !c->xb2 ||
         !c->q || !c->hb || !c->hb2 || !c->scores || !c->acts.q || !c->acts.d || !c->acts.g ||
         !c->acts.aux) {
         size_t want = 2 * cache;
@@ -101,7 +111,8 @@ slm_status slm_context_new(const slm_model *m, const slm_context_params *p, slm_
         return slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory allocating the context (KV cache %.1f MB)",
                         (double)want / 1e6);
     }
-    rope_tables(c);
+    rope_tables(c, (double)in->rope_theta, c->rope_cos, c->rope_sin);
+    if (swa_tables) rope_tables(c, (double)a->rope_theta_swa, c->swa_cos, c->swa_sin);
     *out = c;
     return SLM_OK;
 }
@@ -133,7 +144,8 @@ typedef struct {
     atomic_int next;        // the next row to hand out (pool_take)
 } mm_job;
 
-static int is_quantized(uint32_t type) { return type == SLM_TYPE_Q4_0 || type == SLM_TYPE_Q8_0; }
+// Quantized weights take int8 activations; F32, F16 and BF16 the floats.
+static int is_quantized(uint32_t type) { return type != SLM_TYPE_F32 && type != SLM_TYPE_F16 && type != SLM_TYPE_BF16; }
 
 static void matmul_rows(const slm_kernels *k, const slm_weight *w, const float *x, const slm_acts *a, int T, int r0,
                         int r1, float *y, int ldy) {
@@ -141,7 +153,9 @@ static void matmul_rows(const slm_kernels *k, const slm_weight *w, const float *
     case SLM_TYPE_Q4_0: k->matmul_q4_0(w->data, a, r0, r1, y, ldy); break;
     case SLM_TYPE_Q8_0: k->matmul_q8_0(w->data, a, r0, r1, y, ldy); break;
     case SLM_TYPE_F16: k->matmul_f16(w->data, x, T, w->cols, r0, r1, y, ldy); break;
-    default: k->matmul_f32(w->data, x, T, w->cols, r0, r1, y, ldy); break;
+    case SLM_TYPE_BF16: k->matmul_bf16(w->data, x, T, w->cols, r0, r1, y, ldy); break;
+    case SLM_TYPE_F32: k->matmul_f32(w->data, x, T, w->cols, r0, r1, y, ldy); break;
+    default: k->matmul_quant(w->type, w->data, a, r0, r1, y, ldy); break;
     }
 }
 
@@ -184,31 +198,37 @@ typedef struct {
 } attn_job;
 
 // Attention for tokens pos0..pos0+T-1 over the cache, one (token, head) pair
-// at a time: causal (each token sees positions up to its own) or, for
-// encoders, bidirectional (every token sees all pos0+T positions).
+// at a time: causal (each token sees positions up to its own, or only the last
+// `window` of them on a sliding-window layer) or, for encoders, bidirectional
+// (every token sees all pos0+T positions).
 static void attn_task(void *arg, int ith, int nth) {
     attn_job *j = arg;
     (void)nth;
     slm_context *c = j->c;
-    const slm_model_info *in = &c->m->info;
+    const slm_model *m = c->m;
+    const slm_model_info *in = &m->info;
     const slm_kernels *k = c->k;
     int hd = in->head_dim, kv_dim = in->n_kv_heads * hd, group = in->n_heads / in->n_kv_heads;
+    int window = m->arch_p.swa_window && m->arch_p.swa[j->layer] ? m->arch_p.swa_window : 0;
     size_t layer_off = (size_t)j->layer * c->n_ctx * kv_dim;
-    float scale = 1.0f / sqrtf((float)hd);
+    // queries the architecture scales itself (Gemma 3) are not scaled again
+    float scale = m->arch_p.attn_scale ? 1.0f : 1.0f / sqrtf((float)hd);
     float *att = c->scores + (size_t)ith * c->n_ctx;
     int lo, hi;
     while (pool_take(&j->next, j->T * in->n_heads, 1, &lo, &hi))
         for (int u = lo; u < hi; u++) {
             int t = u / in->n_heads, h = u % in->n_heads, pos = j->causal ? j->pos0 + t : j->pos0 + j->T - 1;
-            const float *q = c->q + (size_t)t * in->dim + h * hd;
-            const float *kc = c->kcache + layer_off + (size_t)(h / group) * hd;
-            const float *vc = c->vcache + layer_off + (size_t)(h / group) * hd;
-            k->dot_rows(q, kc, kv_dim, pos + 1, hd, att);
-            for (int p = 0; p <= pos; p++) att[p] = att[p] * scale;
-            k->softmax(att, pos + 1);
-            float *o = j->out + (size_t)t * in->dim + h * hd;
+            int first = window && pos - window + 1 > 0 ? pos - window + 1 : 0, n = pos - first + 1;
+            const float *q = c->q + (size_t)t * m->q_dim + h * hd;
+            const float *kc = c->kcache + layer_off + (size_t)first * kv_dim + (size_t)(h / group) * hd;
+            const float *vc = c->vcache + layer_off + (size_t)first * kv_dim + (size_t)(h / group) * hd;
+            k->dot_rows(q, kc, kv_dim, n, hd, att);
+            if (scale != 1.0f)
+                for (int p = 0; p < n; p++) att[p] = att[p] * scale;
+            k->softmax(att, n);
+            float *o = j->out + (size_t)t * m->q_dim + h * hd;
             memset(o, 0, hd * sizeof(float));
-            k->axpy_rows(att, vc, kv_dim, pos + 1, hd, o);
+            k->axpy_rows(att, vc, kv_dim, n, hd, o);
         }
 }
 
@@ -219,55 +239,87 @@ void forward_row(const slm_context *c, const slm_weight *w, int row, float *out)
     case SLM_TYPE_Q4_0: c->k->row_q4_0(w->data, row, w->cols, out); break;
     case SLM_TYPE_Q8_0: c->k->row_q8_0(w->data, row, w->cols, out); break;
     case SLM_TYPE_F16: c->k->row_f16(w->data, row, w->cols, out); break;
-    case SLM_TYPE_Q2_K: slm_row_q2_k(w->data, row, w->cols, out); break;
-    default: memcpy(out, (const float *)w->data + (size_t)row * w->cols, w->cols * sizeof(float)); break;
+    case SLM_TYPE_BF16: c->k->row_bf16(w->data, row, w->cols, out); break;
+    case SLM_TYPE_F32: memcpy(out, (const float *)w->data + (size_t)row * w->cols, w->cols * sizeof(float)); break;
+    default: c->k->row_quant(w->type, w->data, row, w->cols, out); break;
     }
 }
 
 void forward_embed(slm_context *c, const int32_t *ids, int T) {
-    for (int t = 0; t < T; t++) forward_row(c, &c->m->tok_embd, ids[t], c->x + (size_t)t * c->m->info.dim);
+    int dim = c->m->info.dim;
+    float scale = c->m->arch_p.embd_scale;
+    for (int t = 0; t < T; t++) {
+        float *x = c->x + (size_t)t * dim;
+        forward_row(c, &c->m->tok_embd, ids[t], x);
+        if (scale)
+            for (int i = 0; i < dim; i++) x[i] = x[i] * scale;
+    }
 }
 
 void forward_rmsnorm_rows(slm_context *c, float *out, const float *x, const slm_weight *w, int T, int n, int stride) {
     for (int t = 0; t < T; t++) c->k->rmsnorm(out + (size_t)t * stride, x + (size_t)t * stride, w->data, n, c->m->info.norm_eps);
 }
 
-// Per-head RMSNorm (QK-norm), then RoPE, of T tokens' q and k.
-static void qk_prepare(slm_context *c, const slm_layer *L, float *kcache_at, int T, int pos0) {
-    const slm_model_info *in = &c->m->info;
-    int hd = in->head_dim, kv_dim = in->n_kv_heads * hd, half = hd / 2;
+// y (T, n) += bias (n) on each row, if the weight has one.
+static void add_bias(slm_context *c, float *y, const slm_weight *bias, int T, int n, int ldy) {
+    if (!bias->data)
+        return;
+    for (int t = 0; t < T; t++) c->k->add(y + (size_t)t * ldy, bias->data, n);
+}
+
+// Per-head RMSNorm (QK-norm), then RoPE, then the architecture's query scale,
+// of T tokens' q and k.
+static void qk_prepare(slm_context *c, int l, float *kcache_at, int T, int pos0) {
+    const slm_model *m = c->m;
+    const slm_model_info *in = &m->info;
+    const slm_arch *a = &m->arch_p;
+    const slm_layer *L = &m->layers[l];
+    int hd = in->head_dim, kv_dim = in->n_kv_heads * hd, half = hd / 2, swa = a->swa_window && a->swa[l];
+    const float *cos_table = swa ? c->swa_cos : c->rope_cos, *sin_table = swa ? c->swa_sin : c->rope_sin;
+    void (*rope)(float *, int, int, const float *, const float *) = a->rope_neox ? c->k->rope_neox : c->k->rope;
     for (int t = 0; t < T; t++) {
-        float *q = c->q + (size_t)t * in->dim, *kk = kcache_at + (size_t)t * kv_dim;
-        if (in->qk_norm) {
+        float *q = c->q + (size_t)t * m->q_dim, *kk = kcache_at + (size_t)t * kv_dim;
+        if (a->qk_norm) {
             for (int h = 0; h < in->n_heads; h++) c->k->rmsnorm(q + h * hd, q + h * hd, L->q_norm.data, hd, in->norm_eps);
             for (int h = 0; h < in->n_kv_heads; h++) c->k->rmsnorm(kk + h * hd, kk + h * hd, L->k_norm.data, hd, in->norm_eps);
         }
-        const float *cs = c->rope_cos + (size_t)(pos0 + t) * half, *sn = c->rope_sin + (size_t)(pos0 + t) * half;
-        c->k->rope(q, in->n_heads, hd, cs, sn);
-        c->k->rope(kk, in->n_kv_heads, hd, cs, sn);
+        const float *cs = cos_table + (size_t)(pos0 + t) * half, *sn = sin_table + (size_t)(pos0 + t) * half;
+        rope(q, in->n_heads, hd, cs, sn);
+        rope(kk, in->n_kv_heads, hd, cs, sn);
+        if (a->attn_scale)
+            for (int i = 0; i < m->q_dim; i++) q[i] = q[i] * a->attn_scale;
     }
 }
 
 void forward_layer(slm_context *c, int l, int T, int pos0, int causal) {
-    const slm_model_info *in = &c->m->info;
-    const slm_layer *L = &c->m->layers[l];
-    int dim = in->dim, ffn = in->ffn_dim, kv_dim = in->n_kv_heads * in->head_dim;
+    const slm_model *m = c->m;
+    const slm_model_info *in = &m->info;
+    const slm_arch *a = &m->arch_p;
+    const slm_layer *L = &m->layers[l];
+    int dim = in->dim, ffn = in->ffn_dim, kv_dim = in->n_kv_heads * in->head_dim, q_dim = m->q_dim;
     size_t at = ((size_t)l * c->n_ctx + pos0) * kv_dim;
 
-    // attention: x += wo . attn(rope(q), rope(k), v), k and v written straight into the cache
+    // attention: x += [post_norm] (wo . attn(rope(q), rope(k), v)), k and v written straight into the cache
     forward_rmsnorm_rows(c, c->xb, c->x, &L->attn_norm, T, dim, dim);
-    forward_matmul(c, c->xb, T, 3, &L->wq, c->q, dim, &L->wk, c->kcache + at, kv_dim, &L->wv, c->vcache + at, kv_dim);
-    qk_prepare(c, L, c->kcache + at, T, pos0);
+    forward_matmul(c, c->xb, T, 3, &L->wq, c->q, q_dim, &L->wk, c->kcache + at, kv_dim, &L->wv, c->vcache + at, kv_dim);
+    add_bias(c, c->q, &L->bq, T, q_dim, q_dim);
+    add_bias(c, c->kcache + at, &L->bk, T, kv_dim, kv_dim);
+    add_bias(c, c->vcache + at, &L->bv, T, kv_dim, kv_dim);
+    qk_prepare(c, l, c->kcache + at, T, pos0);
     attn_job aj = {.c = c, .layer = l, .T = T, .pos0 = pos0, .causal = causal, .out = c->xb};
     pool_run(c->pool, attn_task, &aj);
     FORWARD_MATMUL1(c, c->xb, T, &L->wo, c->xb2, dim);
+    add_bias(c, c->xb2, &L->bo, T, dim, dim);
+    if (a->post_norms) forward_rmsnorm_rows(c, c->xb2, c->xb2, &L->attn_post_norm, T, dim, dim);
     c->k->add(c->x, c->xb2, T * dim);
 
-    // feed-forward: x += w_down . (silu(w_gate . x) * (w_up . x))
+    // feed-forward: x += [post_norm] (w_down . (act(w_gate . x) * (w_up . x))), act SiLU or GELU
     forward_rmsnorm_rows(c, c->xb, c->x, &L->ffn_norm, T, dim, dim);
     forward_matmul(c, c->xb, T, 2, &L->w_gate, c->hb, ffn, &L->w_up, c->hb2, ffn, NULL, NULL, 0);
-    c->k->swiglu(c->hb, c->hb, c->hb2, T * ffn);
+    if (a->gelu) c->k->geglu(c->hb, c->hb, c->hb2, T * ffn);
+    else c->k->swiglu(c->hb, c->hb, c->hb2, T * ffn);
     FORWARD_MATMUL1(c, c->hb, T, &L->w_down, c->xb2, dim);
+    if (a->post_norms) forward_rmsnorm_rows(c, c->xb2, c->xb2, &L->ffn_post_norm, T, dim, dim);
     c->k->add(c->x, c->xb2, T * dim);
 }
 
@@ -288,12 +340,19 @@ slm_status forward_check(const float *x, int T, int n, int pos0, int layer, cons
     return SLM_OK;
 }
 
-// Final norm and LM head for the last n_logits of the T tokens in the batch.
+// Final norm and LM head for the last n_logits of the T tokens in the batch;
+// soft-capped if the architecture says (tanh from exp: the same bits everywhere).
 static void lm_head(slm_context *c, int T, int n_logits, float *logits) {
     const slm_model *m = c->m;
     int dim = m->info.dim, first = T - n_logits;
     forward_rmsnorm_rows(c, c->xb, c->x + (size_t)first * dim, &m->output_norm, n_logits, dim, dim);
     FORWARD_MATMUL1(c, c->xb, n_logits, &m->output, logits, m->info.vocab_size);
+    float cap = m->arch_p.logit_softcap;
+    if (cap)
+        for (size_t i = 0; i < (size_t)n_logits * m->info.vocab_size; i++) {
+            float e = slm_expf(2.0f * (logits[i] / cap));   // tanh(u) = 1 - 2 / (exp(2u) + 1)
+            logits[i] = cap * (1.0f - 2.0f / (e + 1.0f));
+        }
 }
 
 slm_status slm_eval(slm_context *c, const int32_t *ids, int n, float *logits, int all_logits, slm_error *err) {

@@ -15,9 +15,10 @@ struct slm_context {
     size_t bytes;
     float *kcache, *vcache;     // (n_layers, n_ctx, kv_dim)
     float *rope_cos, *rope_sin; // (n_ctx, head_dim/2)
+    float *swa_cos, *swa_sin;   // the same for sliding-window layers' base (= rope_* when it is the same)
     float *x;                   // (B, dim) the residual stream
-    float *xb, *xb2;            // (B, dim) scratch
-    float *q;                   // (B, dim)
+    float *xb, *xb2;            // (B, max(dim, q_dim)) scratch
+    float *q;                   // (B, q_dim)
     float *hb, *hb2;            // (B, ffn_dim)
     float *scores;              // (n_threads, n_ctx) attention weights
     slm_acts acts;              // int8 activations, room for (B, max(dim, ffn_dim))

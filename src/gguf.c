@@ -26,7 +26,8 @@ int ggml_type_block(uint32_t type, uint32_t *values, uint32_t *bytes) {
         {0, 1, 4, "F32"},     {1, 1, 2, "F16"},     {2, 32, 18, "Q4_0"},  {3, 32, 20, "Q4_1"},
         {6, 32, 22, "Q5_0"},  {7, 32, 24, "Q5_1"},  {8, 32, 34, "Q8_0"},  {9, 32, 36, "Q8_1"},
         {10, 256, 84, "Q2_K"}, {11, 256, 110, "Q3_K"}, {12, 256, 144, "Q4_K"}, {13, 256, 176, "Q5_K"},
-        {14, 256, 210, "Q6_K"}, {15, 256, 292, "Q8_K"}, {24, 1, 1, "I8"},    {25, 1, 2, "I16"},
+        {14, 256, 210, "Q6_K"}, {15, 256, 292, "Q8_K"}, {20, 32, 18, "IQ4_NL"}, {23, 256, 136, "IQ4_XS"},
+        {24, 1, 1, "I8"},     {25, 1, 2, "I16"},
         {26, 1, 4, "I32"},    {27, 1, 8, "I64"},    {28, 1, 8, "F64"},    {30, 1, 2, "BF16"},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
@@ -43,7 +44,8 @@ const char *ggml_type_name(uint32_t type) {
     case 0: return "F32";   case 1: return "F16";   case 2: return "Q4_0";  case 3: return "Q4_1";
     case 6: return "Q5_0";  case 7: return "Q5_1";  case 8: return "Q8_0";  case 9: return "Q8_1";
     case 10: return "Q2_K"; case 11: return "Q3_K"; case 12: return "Q4_K"; case 13: return "Q5_K";
-    case 14: return "Q6_K"; case 15: return "Q8_K"; case 24: return "I8";   case 25: return "I16";
+    case 14: return "Q6_K"; case 15: return "Q8_K"; case 20: return "IQ4_NL"; case 23: return "IQ4_XS";
+    case 24: return "I8";   case 25: return "I16";
     case 26: return "I32";  case 27: return "I64";  case 28: return "F64";  case 30: return "BF16";
     default: return "unknown";
     }

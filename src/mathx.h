@@ -61,6 +61,13 @@ static inline int slm_clamp_int(float v, int lo, int hi) {
 // SiLU as every backend computes it: x / (1 + exp(-x)).
 static inline float slm_siluf(float x) { return x / (1.0f + slm_expf(-x)); }
 
+// GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), which is
+// x / (1 + exp(-u)) with u = x (K1 + K3 x^2), K1 = 2 sqrt(2/pi), K3 = K1 * 0.044715;
+// every backend computes u in that order.
+#define SLM_GELU_K1 1.5957691216057308f
+#define SLM_GELU_K3 0.0713548162726009f
+static inline float slm_geluf(float x) { return x / (1.0f + slm_expf(-(x * (SLM_GELU_K1 + SLM_GELU_K3 * (x * x))))); }
+
 // IEEE half <-> float. Half to float is exact; float to half rounds to
 // nearest even, with overflow to infinity, like F16C and ggml.
 static inline float slm_f16_to_f32(uint16_t h) {

@@ -1,6 +1,7 @@
 // Loading a model: map the file, parse GGUF, read the config, bind every
 // tensor to its place after checking its shape and type.
 #include "model.h"
+#include "models/models.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,8 +30,13 @@ static int cfg_u32(const gguf_file *g, const char *arch, const char *key, int re
     return 0;
 }
 
-static int cfg_f32(const gguf_file *g, const char *arch, const char *key, float def, float lo, float hi,
-                   float *out, char *err, size_t errlen) {
+int arch_u32(const gguf_file *g, const char *arch, const char *key, uint32_t def, uint32_t lo, uint32_t hi, int *out,
+             char *err, size_t errlen) {
+    return cfg_u32(g, arch, key, 0, def, lo, hi, out, err, errlen);
+}
+
+int arch_f32(const gguf_file *g, const char *arch, const char *key, float def, float lo, float hi, float *out,
+             char *err, size_t errlen) {
     char full[160];
     snprintf(full, sizeof full, "%s.%s", arch, key);
     float v = def;
@@ -40,35 +46,74 @@ static int cfg_f32(const gguf_file *g, const char *arch, const char *key, float 
     return 0;
 }
 
-int model_read_config(const gguf_file *g, slm_model_info *in, char *err, size_t errlen) {
-    gguf_str a;
-    if (gguf_get_str(g, "general.architecture", &a)) { snprintf(err, errlen, "missing general.architecture"); return -1; }
-    char arch[64];
-    snprintf(arch, sizeof arch, "%.*s", (int)(a.len < 63 ? a.len : 63), a.ptr);
-    in->is_encoder = !strcmp(arch, "slm360-encoder");
-    if (strcmp(arch, "llama") && !in->is_encoder) {
-        snprintf(err, errlen, "architecture '%s' is not supported (llama, slm360-encoder)", arch);
+// The architectures slm360 runs, each a file of src/models/.
+static const struct { const char *name; slm_arch_config_fn config; } archs[] = {
+    {"llama", arch_llama},
+    {"qwen2", arch_qwen2},
+    {"qwen3", arch_qwen3},
+    {"gemma3", arch_gemma3},
+    {"slm360-encoder", arch_slm360_encoder},
+};
+
+// RoPE scaling: none, or linear (positions divided by the factor).
+static int read_rope_scaling(const gguf_file *g, const char *arch, slm_arch *a, char *err, size_t errlen) {
+    char key[160];
+    gguf_str type = {"none", 4};
+    snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
+    if (gguf_get_str(g, key, &type) < 0) { snprintf(err, errlen, "%s is not a string", key); return -1; }
+    int linear = type.len == 6 && !memcmp(type.ptr, "linear", 6);
+    if (!linear && !(type.len == 4 && !memcmp(type.ptr, "none", 4))) {
+        snprintf(err, errlen, "RoPE scaling '%.*s' is not supported (none, linear)", (int)(type.len < 40 ? type.len : 40),
+                 type.ptr);
         return -1;
     }
+    float factor = 0.0f;
+    if (arch_f32(g, arch, "rope.scaling.factor", 0.0f, 0.0f, 1e6f, &factor, err, errlen)) return -1;
+    if (factor == 0.0f && arch_f32(g, arch, "rope.scale_linear", 0.0f, 0.0f, 1e6f, &factor, err, errlen)) return -1;
+    a->rope_freq_scale = factor > 0.0f ? 1.0f / factor : 1.0f;
+    return 0;
+}
+
+int model_read_config(const gguf_file *g, slm_model_info *in, slm_arch *a, char *err, size_t errlen) {
+    gguf_str s;
+    if (gguf_get_str(g, "general.architecture", &s)) { snprintf(err, errlen, "missing general.architecture"); return -1; }
+    char arch[64];
+    snprintf(arch, sizeof arch, "%.*s", (int)(s.len < 63 ? s.len : 63), s.ptr);
+    slm_arch_config_fn config = NULL;
+    for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
+        if (!strcmp(arch, archs[i].name)) config = archs[i].config;
+    if (!config) {
+        snprintf(err, errlen, "architecture '%s' is not supported (llama, qwen2, qwen3, gemma3, slm360-encoder)", arch);
+        return -1;
+    }
+    memset(a, 0, sizeof *a);
     if (cfg_u32(g, arch, "context_length", 1, 0, 1, 1 << 20, &in->context_length, err, errlen) ||
         cfg_u32(g, arch, "embedding_length", 1, 0, 1, 1 << 16, &in->dim, err, errlen) ||
         cfg_u32(g, arch, "block_count", 1, 0, 1, SLM_MAX_LAYERS, &in->n_layers, err, errlen) ||
         cfg_u32(g, arch, "feed_forward_length", 1, 0, 1, 1 << 20, &in->ffn_dim, err, errlen) ||
         cfg_u32(g, arch, "attention.head_count", 1, 0, 1, 1024, &in->n_heads, err, errlen) ||
         cfg_u32(g, arch, "attention.head_count_kv", 0, (uint32_t)in->n_heads, 1, 1024, &in->n_kv_heads, err, errlen) ||
-        cfg_f32(g, arch, "attention.layer_norm_rms_epsilon", 1e-5f, 1e-12f, 0.1f, &in->norm_eps, err, errlen) ||
-        cfg_f32(g, arch, "rope.freq_base", 10000.0f, 1.0f, 1e9f, &in->rope_theta, err, errlen))
+        arch_f32(g, arch, "attention.layer_norm_rms_epsilon", 1e-5f, 1e-12f, 0.1f, &in->norm_eps, err, errlen) ||
+        arch_f32(g, arch, "rope.freq_base", 10000.0f, 1.0f, 1e9f, &in->rope_theta, err, errlen))
         return -1;
-    if (in->dim % in->n_heads) {
-        snprintf(err, errlen, "embedding_length %d is not a multiple of head_count %d", in->dim, in->n_heads);
-        return -1;
-    }
-    in->head_dim = in->dim / in->n_heads;
-    if (in->head_dim % 2) { snprintf(err, errlen, "head dimension %d is odd (RoPE rotates pairs)", in->head_dim); return -1; }
     if (in->n_heads % in->n_kv_heads) {
         snprintf(err, errlen, "head_count_kv %d does not divide head_count %d", in->n_kv_heads, in->n_heads);
         return -1;
     }
+    // heads are width / heads wide unless the file says (Qwen3, Gemma 3)
+    int by_width = in->dim % in->n_heads ? 0 : in->dim / in->n_heads, v_dim;
+    if (cfg_u32(g, arch, "attention.key_length", 0, (uint32_t)by_width, 0, 1 << 12, &in->head_dim, err, errlen) ||
+        cfg_u32(g, arch, "attention.value_length", 0, (uint32_t)in->head_dim, 0, 1 << 12, &v_dim, err, errlen))
+        return -1;
+    if (!in->head_dim) {
+        snprintf(err, errlen, "embedding_length %d is not a multiple of head_count %d", in->dim, in->n_heads);
+        return -1;
+    }
+    if (v_dim != in->head_dim) {
+        snprintf(err, errlen, "value heads of %d and key heads of %d are not supported (only equal widths)", v_dim, in->head_dim);
+        return -1;
+    }
+    if (in->head_dim % 2) { snprintf(err, errlen, "head dimension %d is odd (RoPE rotates pairs)", in->head_dim); return -1; }
     int rope_dims;
     if (cfg_u32(g, arch, "rope.dimension_count", 0, (uint32_t)in->head_dim, 1, 1 << 16, &rope_dims, err, errlen)) return -1;
     if (rope_dims != in->head_dim) {
@@ -76,8 +121,9 @@ int model_read_config(const gguf_file *g, slm_model_info *in, char *err, size_t 
         return -1;
     }
     in->qk_norm = 0;
-    if (gguf_get_bool(g, "slm360.qk_norm", &in->qk_norm) < 0) { snprintf(err, errlen, "slm360.qk_norm is not a bool"); return -1; }
-    if (in->is_encoder && cfg_u32(g, arch, "num_classes", 1, 0, 1, 1 << 16, &in->n_classes, err, errlen)) return -1;
+    in->is_encoder = 0;
+    if (read_rope_scaling(g, arch, a, err, errlen) || config(g, arch, in, a, err, errlen)) return -1;
+    if (!a->rope_theta_swa) a->rope_theta_swa = in->rope_theta;
     return 0;
 }
 
@@ -86,7 +132,7 @@ static int read_encoder_config(const gguf_file *g, slm_model *m, char *err, size
     const char *arch = "slm360-encoder";
     int buckets = 0;
     slm_ngram_cfg *ng = &m->ngram;
-    if (cfg_f32(g, arch, "temperature", 1.0f, 1e-3f, 1e3f, &m->temperature, err, errlen) ||
+    if (arch_f32(g, arch, "temperature", 1.0f, 1e-3f, 1e3f, &m->temperature, err, errlen) ||
         cfg_u32(g, arch, "ngram.buckets", 0, 0, 0, 1 << 24, &buckets, err, errlen))
         return -1;
     if (!buckets) return 0;
@@ -114,10 +160,12 @@ typedef struct {
     slm_status status;
 } binder;
 
-enum { T_F32 = 1 << 0, T_F16 = 1 << 1, T_Q4_0 = 1 << 2, T_Q8_0 = 1 << 8, T_Q2_K = 1 << 10 };
-#define T_MATRIX (T_F32 | T_F16 | T_Q4_0 | T_Q8_0)
-// an encoder's token embedding is only looked up, never multiplied: Q2_K too
-#define T_LOOKUP (T_MATRIX | T_Q2_K)
+// Type masks: bit t for ggml type t. Matrices may be any type slm_type lists.
+#define T_F32 (1u << SLM_TYPE_F32)
+#define T_MATRIX (T_F32 | 1u << SLM_TYPE_F16 | 1u << SLM_TYPE_BF16 | 1u << SLM_TYPE_Q4_0 | 1u << SLM_TYPE_Q4_1 | \
+                  1u << SLM_TYPE_Q5_0 | 1u << SLM_TYPE_Q5_1 | 1u << SLM_TYPE_Q8_0 | 1u << SLM_TYPE_Q2_K | \
+                  1u << SLM_TYPE_Q3_K | 1u << SLM_TYPE_Q4_K | 1u << SLM_TYPE_Q5_K | 1u << SLM_TYPE_Q6_K | \
+                  1u << SLM_TYPE_IQ4_NL | 1u << SLM_TYPE_IQ4_XS)
 
 static int bind_fail(binder *b, slm_status st, const char *fmt, ...) {
     va_list ap;
@@ -142,7 +190,8 @@ static int bind(binder *b, slm_weight *w, const char *name, int rows, int cols, 
                          (unsigned long long)t->ne[3], cols, rows ? rows : 1);
     if (t->type > 31 || !((1u << t->type) & types))
         return bind_fail(b, SLM_ERR_UNSUPPORTED, "tensor '%s' has type %s, which slm360 does not run here (%s)", name,
-                         ggml_type_name(t->type), types == T_F32 ? "F32 only" : types == T_LOOKUP ? "F32, F16, Q8_0, Q4_0, Q2_K" : "F32, F16, Q8_0, Q4_0");
+                         ggml_type_name(t->type), types == T_F32 ? "F32 only" : "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, "
+                         "Q2_K to Q6_K, IQ4_NL, IQ4_XS");
     w->type = t->type;
     w->data = t->data;
     w->rows = rows ? rows : 1;
@@ -154,10 +203,12 @@ static int bind(binder *b, slm_weight *w, const char *name, int rows, int cols, 
 static int bind_all(binder *b) {
     slm_model *m = b->m;
     const slm_model_info *in = &m->info;
-    int kv_dim = in->n_kv_heads * in->head_dim;
+    const slm_arch *a = &m->arch_p;
+    int kv_dim = in->n_kv_heads * in->head_dim, q_dim = m->q_dim = in->n_heads * in->head_dim;
     char name[96];
-    if (bind(b, &m->tok_embd, "token_embd.weight", in->vocab_size, in->dim, in->is_encoder ? T_LOOKUP : T_MATRIX, 1) ||
-        bind(b, &m->output_norm, "output_norm.weight", 0, in->dim, T_F32, 1))
+    if (bind(b, &m->tok_embd, "token_embd.weight", in->vocab_size, in->dim, T_MATRIX, 1) ||
+        bind(b, &m->output_norm, "output_norm.weight", 0, in->dim, T_F32, 1) ||
+        (a->rope_freqs && bind(b, &m->rope_freqs, "rope_freqs.weight", 0, in->head_dim / 2, T_F32, 0)))
         return -1;
     if (in->is_encoder) {
         if ((m->ngram_dim && bind(b, &m->ngram_embd, "ngram_embd.weight", (int)m->ngram.buckets, m->ngram_dim, T_MATRIX, 1)) ||
@@ -174,18 +225,29 @@ static int bind_all(binder *b) {
 #define BIND(field, suffix, rows, cols, types, req) \
     (snprintf(name, sizeof name, "blk.%d." suffix, l), bind(b, &L->field, name, rows, cols, types, req))
         if (BIND(attn_norm, "attn_norm.weight", 0, in->dim, T_F32, 1) ||
-            BIND(wq, "attn_q.weight", in->dim, in->dim, T_MATRIX, 1) ||
+            BIND(wq, "attn_q.weight", q_dim, in->dim, T_MATRIX, 1) ||
             BIND(wk, "attn_k.weight", kv_dim, in->dim, T_MATRIX, 1) ||
             BIND(wv, "attn_v.weight", kv_dim, in->dim, T_MATRIX, 1) ||
-            BIND(wo, "attn_output.weight", in->dim, in->dim, T_MATRIX, 1) ||
-            BIND(q_norm, "attn_q_norm.weight", 0, in->head_dim, T_F32, in->qk_norm) ||
-            BIND(k_norm, "attn_k_norm.weight", 0, in->head_dim, T_F32, in->qk_norm) ||
+            BIND(wo, "attn_output.weight", in->dim, q_dim, T_MATRIX, 1) ||
+            BIND(bq, "attn_q.bias", 0, q_dim, T_F32, a->qkv_bias) ||
+            BIND(bk, "attn_k.bias", 0, kv_dim, T_F32, a->qkv_bias) ||
+            BIND(bv, "attn_v.bias", 0, kv_dim, T_F32, a->qkv_bias) ||
+            BIND(bo, "attn_output.bias", 0, in->dim, T_F32, 0) ||
+            BIND(q_norm, "attn_q_norm.weight", 0, in->head_dim, T_F32, a->qk_norm) ||
+            BIND(k_norm, "attn_k_norm.weight", 0, in->head_dim, T_F32, a->qk_norm) ||
+            BIND(attn_post_norm, "post_attention_norm.weight", 0, in->dim, T_F32, a->post_norms) ||
             BIND(ffn_norm, "ffn_norm.weight", 0, in->dim, T_F32, 1) ||
             BIND(w_gate, "ffn_gate.weight", in->ffn_dim, in->dim, T_MATRIX, 1) ||
             BIND(w_up, "ffn_up.weight", in->ffn_dim, in->dim, T_MATRIX, 1) ||
-            BIND(w_down, "ffn_down.weight", in->dim, in->ffn_dim, T_MATRIX, 1))
+            BIND(w_down, "ffn_down.weight", in->dim, in->ffn_dim, T_MATRIX, 1) ||
+            BIND(ffn_post_norm, "post_ffw_norm.weight", 0, in->dim, T_F32, a->post_norms))
             return -1;
 #undef BIND
+        // a norm the architecture does not use would be ignored: refuse it
+        if ((L->q_norm.data || L->k_norm.data) && !a->qk_norm)
+            return bind_fail(b, SLM_ERR_UNSUPPORTED, "blk.%d has q/k norms, which %s does not use", l, m->arch);
+        if ((L->attn_post_norm.data || L->ffn_post_norm.data) && !a->post_norms)
+            return bind_fail(b, SLM_ERR_UNSUPPORTED, "blk.%d has post-norms, which %s does not use", l, m->arch);
     }
     const gguf_file *g = &m->gguf;
     for (uint64_t i = 0; i < g->n_tensors; i++)
@@ -258,7 +320,7 @@ static slm_status load_parsed(slm_model *m, unsigned flags, char *err, size_t er
         snprintf(err, errlen, "the file has no weights (a vocabulary-only file?)");
         return SLM_ERR_BAD_MODEL;
     }
-    if (model_read_config(&m->gguf, &m->info, err, errlen))
+    if (model_read_config(&m->gguf, &m->info, &m->arch_p, err, errlen))
         return strstr(err, "not supported") ? SLM_ERR_UNSUPPORTED : SLM_ERR_BAD_MODEL;
     if (m->info.is_encoder && read_encoder_config(&m->gguf, m, err, errlen)) return SLM_ERR_BAD_MODEL;
     if (!(m->layers = calloc((size_t)m->info.n_layers, sizeof *m->layers))) return SLM_ERR_OUT_OF_MEMORY;

@@ -47,11 +47,21 @@ typedef enum {
     SLM_TYPE_F32 = 0,
     SLM_TYPE_F16 = 1,
     SLM_TYPE_Q4_0 = 2,
+    SLM_TYPE_Q4_1 = 3,
+    SLM_TYPE_Q5_0 = 6,
+    SLM_TYPE_Q5_1 = 7,
     SLM_TYPE_Q8_0 = 8,
-    SLM_TYPE_Q2_K = 10,  // lookup tables only: an encoder's token embedding
+    SLM_TYPE_Q2_K = 10,
+    SLM_TYPE_Q3_K = 11,
+    SLM_TYPE_Q4_K = 12,
+    SLM_TYPE_Q5_K = 13,
+    SLM_TYPE_Q6_K = 14,
+    SLM_TYPE_IQ4_NL = 20,
+    SLM_TYPE_IQ4_XS = 23,
+    SLM_TYPE_BF16 = 30,
 } slm_type;
 
-const char *slm_type_name(slm_type type);       // "F32", "F16", "Q4_0", "Q8_0", "Q2_K", or "?"
+const char *slm_type_name(slm_type type);       // "F32", "Q4_K", "IQ4_XS", ..., or "?"
 int slm_type_from_name(const char *name);       // case-insensitive; -1 if unknown
 
 // Progress of a long operation: what it is doing and how far (0..1).

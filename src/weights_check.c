@@ -40,6 +40,8 @@ static const float_fields layouts[] = {
     {13 /* Q5_K */, BLOCK_F16, 2, {0, 2}, {"scale", "min scale"}},
     {14 /* Q6_K */, BLOCK_F16, 1, {208}, {"scale"}},
     {15 /* Q8_K */, BLOCK_F32, 1, {0}, {"scale"}},
+    {20 /* IQ4_NL */, BLOCK_F16, 1, {0}, {"scale"}},
+    {23 /* IQ4_XS */, BLOCK_F16, 1, {0}, {"scale"}},
 };
 
 static const float_fields *layout_of(uint32_t type) {

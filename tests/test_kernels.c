@@ -191,6 +191,16 @@ static void test_expf(void) {
         if (err > silu_worst) silu_worst = err;
     }
     CHECK(silu_worst < 1e-6, "slm_siluf max relative error %.3g", silu_worst);
+    // GELU (tanh form) against its textbook formula; the error is absolute near
+    // its zero crossing at x -> -inf, relative elsewhere
+    double gelu_worst = 0;
+    for (int i = 0; i < 20000; i++) {
+        float xf = -12.0f + (float)i * 1.2e-3f;
+        double x = xf, want = 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))), got = slm_geluf(xf);
+        double err = fabs(got - want) / (fabs(want) + 1e-6);
+        if (err > gelu_worst) gelu_worst = err;
+    }
+    CHECK(gelu_worst < 2e-6, "slm_geluf max error %.3g", gelu_worst);
 }
 
 // Tolerance for a float lane sum of terms whose magnitudes sum to mag.
@@ -277,7 +287,7 @@ static void test_reference_q2_k(void) {
     float *row = xmalloc(n * sizeof *row);
     int bad = 0;
     for (int r = 0; r < rows; r++) {
-        slm_row_q2_k(w, r, n, row);
+        slm_row_quant_ref(SLM_TYPE_Q2_K, w, r, n, row);
         const float *y = row;
         for (int b = 0; b < nb; b++) {
             const slm_block_q2_k *x = &w[r * nb + b];
@@ -293,7 +303,7 @@ static void test_reference_q2_k(void) {
                     }
         }
     }
-    CHECK(bad == 0, "slm_row_q2_k: %d values off ggml's layout", bad);
+    CHECK(bad == 0, "Q2_K rows: %d values off ggml's layout", bad);
     free(w), free(row);
 }
 
@@ -557,6 +567,8 @@ static void test_elementwise(void) {
 
         S->swiglu(ya, big, b, n), K->swiglu(yb, big, b, n);
         CHECK(same(ya, yb, bytes), "%s swiglu n=%d: first diff at %d", K->name, n, first_diff(ya, yb, n));
+        S->geglu(ya, big, b, n), K->geglu(yb, big, b, n);
+        CHECK(same(ya, yb, bytes), "%s geglu n=%d: first diff at %d", K->name, n, first_diff(ya, yb, n));
         for (int i = 0; i < n; i++) ya[i] = 30.0f * a[i];
         S->swiglu(yb, ya, b, n), K->swiglu(ya, ya, b, n);  // out may alias gate
         CHECK(same(ya, yb, bytes), "%s swiglu in place n=%d", K->name, n);
@@ -590,6 +602,8 @@ static void test_elementwise(void) {
     for (int i = 0; i < n; i++) g[i] = -100.0f + 200.0f * (float)i / (float)n, one[i] = 1.0f;
     S->swiglu(ya, g, one, n), K->swiglu(yb, g, one, n);
     CHECK(same(ya, yb, n * sizeof *ya), "%s swiglu over [-100, 100]: first diff at %d", K->name, first_diff(ya, yb, n));
+    S->geglu(ya, g, one, n), K->geglu(yb, g, one, n);
+    CHECK(same(ya, yb, n * sizeof *ya), "%s geglu over [-100, 100]: first diff at %d", K->name, first_diff(ya, yb, n));
     free(g), free(one), free(ya), free(yb);
 }
 
@@ -602,6 +616,9 @@ static void test_rope(void) {
         memcpy(ya, x, len * sizeof *x), memcpy(yb, x, len * sizeof *x);
         S->rope(ya, heads, hd, c, sn), K->rope(yb, heads, hd, c, sn);
         CHECK(same(ya, yb, len * sizeof *ya), "%s rope heads=%d head_dim=%d", K->name, heads, hd);
+        memcpy(ya, x, len * sizeof *x), memcpy(yb, x, len * sizeof *x);
+        S->rope_neox(ya, heads, hd, c, sn), K->rope_neox(yb, heads, hd, c, sn);
+        CHECK(same(ya, yb, len * sizeof *ya), "%s rope_neox heads=%d head_dim=%d", K->name, heads, hd);
         free(x), free(c), free(sn), free(ya), free(yb);
     }
 }
@@ -769,12 +786,17 @@ static void test_damaged(void) {
     CHECK(first_kind_diff(ea, eb, n) < 0, "%s rmsnorm damaged", K->name);
     S->swiglu(ea, x, wf, n), K->swiglu(eb, x, wf, n);
     CHECK(first_kind_diff(ea, eb, n) < 0, "%s swiglu damaged", K->name);
+    S->geglu(ea, x, wf, n), K->geglu(eb, x, wf, n);
+    CHECK(first_kind_diff(ea, eb, n) < 0, "%s geglu damaged", K->name);
     memcpy(ea, x, n * sizeof *ea), memcpy(eb, x, n * sizeof *eb);
     S->softmax(ea, n), K->softmax(eb, n);
     CHECK(first_kind_diff(ea, eb, n) < 0, "%s softmax damaged", K->name);
     memcpy(ea, x, n * sizeof *ea), memcpy(eb, x, n * sizeof *eb);
     S->rope(ea, N_DAMAGED, SLM_QK, wf, wf + SLM_QK / 2), K->rope(eb, N_DAMAGED, SLM_QK, wf, wf + SLM_QK / 2);
     CHECK(first_kind_diff(ea, eb, n) < 0, "%s rope damaged", K->name);
+    memcpy(ea, x, n * sizeof *ea), memcpy(eb, x, n * sizeof *eb);
+    S->rope_neox(ea, N_DAMAGED, SLM_QK, wf, wf + SLM_QK / 2), K->rope_neox(eb, N_DAMAGED, SLM_QK, wf, wf + SLM_QK / 2);
+    CHECK(first_kind_diff(ea, eb, n) < 0, "%s rope_neox damaged", K->name);
     float da = S->dot(x, wf, n), db = K->dot(x, wf, n);
     CHECK(first_kind_diff(&da, &db, 1) < 0, "%s dot damaged", K->name);
     free(x), free(wf), free(wh), free(ya), free(yb), free(ea), free(eb);

@@ -7,7 +7,7 @@ EMCC      ?= emcc
 # emcc's JS optimizer needs Debian's acorn (the machine's node is not Debian's)
 EMCC_ENV  := NODE_PATH=/usr/share/nodejs
 # on-device learning needs the learner and the ops it trains with
-WASM_SRC  := $(wildcard src/*.c src/kernels/*.c wasm/*.c) weights-tools/learn.c weights-tools/learn_state.c \
+WASM_SRC  := $(wildcard src/*.c src/models/*.c src/kernels/*.c wasm/*.c) weights-tools/learn.c weights-tools/learn_state.c \
   weights-tools/train_ops.c weights-tools/train_optim.c
 WASM_CFLAGS := $(BASE) -O3 -msimd128 -Isrc
 # Memory grows in 1 MB steps (not +20 %) so a model costs its size and little

@@ -155,8 +155,11 @@ int wt_dequantize(uint32_t type, const void *data, float *out, int rows, int col
         case SLM_TYPE_F16: k->row_f16(data, r, cols, o); break;
         case SLM_TYPE_Q8_0: k->row_q8_0(data, r, cols, o); break;
         case SLM_TYPE_Q4_0: k->row_q4_0(data, r, cols, o); break;
-        case SLM_TYPE_Q2_K: slm_row_q2_k(data, r, cols, o); break;
-        default: return -1;
+        case SLM_TYPE_BF16: k->row_bf16(data, r, cols, o); break;
+        default:
+            if (!slm_quant_row_bytes(type, cols)) return -1;
+            k->row_quant(type, data, r, cols, o);
+            break;
         }
     }
     return 0;

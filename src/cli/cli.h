@@ -27,6 +27,9 @@ int cli_int(const char *s, const char *what, long lo, long hi, int *out);
 int cli_float(const char *s, const char *what, double lo, double hi, float *out);
 int cli_u64(const char *s, const char *what, uint64_t *out);
 
+// Token ids from "1 2 3" (spaces, commas or tabs between): a malloc'd array
+// in *out. 0, or -1 after printing a usage error.
+int cli_parse_ids(const char *s, int32_t **out, int *n);
 // The whole file, NUL-terminated (its length in *len), or NULL if unreadable.
 char *cli_read_file(const char *path, size_t *len);
 // The median of n values (sorts them in place); 0 for none.
@@ -49,6 +52,7 @@ int cmd_quantize(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_learn(int argc, char **argv);

@@ -1,4 +1,4 @@
-// slm score, perplexity, bench.
+// slm score, perplexity, logits, bench.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +22,64 @@ static int open_model(const char *path, int n_ctx, int threads, const char *kern
         return cli_fail(&err);
     }
     return 0;
+}
+
+// ---- logits ----------------------------------------------------------------------
+
+int cmd_logits(int argc, char **argv) {
+    const char *model = NULL, *ids_s = NULL, *out = NULL, *threads = "1", *kernels = NULL, *top = "5", *helpf = NULL;
+    const cli_opt opts[] = {{"--model", "-m", 1, &model}, {"--prompt-ids", NULL, 1, &ids_s}, {"--output", "-o", 1, &out},
+                            {"--threads", "-t", 1, &threads}, {"--kernels", NULL, 1, &kernels}, {"--top", NULL, 1, &top},
+                            HELP_OPT(helpf)};
+    if (cli_parse(argc, argv, 2, opts, N_OPTS(opts), NULL, 0) < 0) return EXIT_USAGE;
+    if (helpf || !model || !ids_s)
+        return printf("usage: slm logits -m MODEL --prompt-ids \"1 2 3\" [-o OUT.f32] [-t N] [--kernels NAME] [--top K]\n"
+                      "  feeds the ids teacher-forced in one pass and writes every position's logits:\n"
+                      "  with -o, raw little-endian float32, positions x vocabulary; else each position's top K\n"),
+               helpf ? 0 : EXIT_USAGE;
+    int nt, k_top, n = 0;
+    int32_t *ids = NULL;
+    if (cli_int(threads, "--threads", 1, 256, &nt) || cli_int(top, "--top", 1, 100, &k_top) || cli_parse_ids(ids_s, &ids, &n))
+        return EXIT_USAGE;
+    if (!n) { free(ids); return cli_usage_error("--prompt-ids: no ids"); }
+    slm_model *m;
+    slm_context *c;
+    int rc = open_model(model, 0, nt, kernels, &m, &c);
+    if (rc) { free(ids); return rc; }
+    int V = m->info.vocab_size;
+    float *logits = malloc((size_t)n * V * sizeof *logits);
+    slm_error err;
+    if (!logits) rc = cli_usage_error("out of memory for %d x %d logits", n, V);
+    else if (slm_eval(c, ids, n, logits, 1, &err)) rc = cli_fail(&err);
+    else if (out) {
+        FILE *f = fopen(out, "wb");
+        int ok = f && fwrite(logits, sizeof *logits, (size_t)n * V, f) == (size_t)n * V;
+        if (f && fclose(f)) ok = 0;
+        if (!ok) rc = (fprintf(stderr, "slm: error: %s: cannot write\n", out), EXIT_DATA);
+        else fprintf(stderr, "%d positions x %d logits -> %s\n", n, V, out);
+    } else {
+        for (int t = 0; t < n; t++) {
+            const float *l = logits + (size_t)t * V;
+            printf("%d (id %d):", t, ids[t]);
+            int shown[100];
+            for (int j = 0; j < k_top && j < V; j++) {   // the next best each time: K is small
+                int best = -1;
+                for (int v = 0; v < V; v++) {
+                    int taken = 0;
+                    for (int q = 0; q < j; q++) taken |= shown[q] == v;
+                    if (!taken && (best < 0 || l[v] > l[best])) best = v;
+                }
+                shown[j] = best;
+                printf(" %d %.4f", best, l[best]);
+            }
+            printf("\n");
+        }
+    }
+    free(logits);
+    free(ids);
+    slm_context_free(c);
+    slm_model_free(m);
+    return rc;
 }
 
 // ---- score -----------------------------------------------------------------------

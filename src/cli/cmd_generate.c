@@ -39,32 +39,6 @@ static int on_token(void *user, int32_t id, const char *text, int len) {
     return cli_interrupted;
 }
 
-static int parse_ids(const char *s, int32_t **out, int *n) {
-    int cap = 16;
-    int32_t *ids = malloc((size_t)cap * sizeof *ids);
-    *n = 0;
-    while (ids) {
-        while (*s == ' ' || *s == ',' || *s == '\t') s++;
-        if (!*s) break;
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < 0 || v > INT32_MAX) {
-            free(ids);
-            return cli_usage_error("--prompt-ids: '%s' is not a list of token ids", s), -1;
-        }
-        if (*n == cap) {
-            int32_t *b = realloc(ids, (size_t)(cap *= 2) * sizeof *ids);
-            if (!b) { free(ids); ids = NULL; break; }
-            ids = b;
-        }
-        ids[(*n)++] = (int32_t)v;
-        s = end;
-    }
-    if (!ids) return cli_usage_error("out of memory"), -1;
-    *out = ids;
-    return 0;
-}
-
 int cmd_generate(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL, *prompt_ids = NULL, *n_s = "128", *temp = "0.8", *top_k = "40",
                *top_p = "0.95", *min_p = "0", *rep = "1.0", *rep_n = "64", *seed = "42", *threads = "1", *ctx = "0",
@@ -109,7 +83,7 @@ int cmd_generate(int argc, char **argv) {
     slm_model_info info;
     slm_model_get_info(m, &info);
     if (prompt_ids) {
-        if (parse_ids(prompt_ids, &ids, &n_ids)) { rc = EXIT_USAGE; goto done; }
+        if (cli_parse_ids(prompt_ids, &ids, &n_ids)) { rc = EXIT_USAGE; goto done; }
     } else {
         n_ids = slm_tokenize(m, prompt, strlen(prompt), 1, NULL, 0, &err);
         ids = n_ids >= 0 ? malloc(((size_t)n_ids + 1) * sizeof *ids) : NULL;

@@ -17,6 +17,7 @@ static const struct {
     {"generate", cmd_generate, "generate text from a prompt (streams tokens)"},
     {"score", cmd_score, "rank continuations of a context by log-likelihood"},
     {"perplexity", cmd_perplexity, "perplexity of a model on a text file"},
+    {"logits", cmd_logits, "every position's logits for given token ids (to compare engines)"},
     {"tokenize", cmd_tokenize, "print the token ids of a text"},
     {"info", cmd_info, "architecture, shapes, tensor types and sizes, vocabulary"},
     {"bench", cmd_bench, "prefill and decode speed, memory"},
@@ -187,4 +188,30 @@ void cli_catch_sigint(void) {
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
+}
+
+int cli_parse_ids(const char *s, int32_t **out, int *n) {
+    int cap = 16;
+    int32_t *ids = malloc((size_t)cap * sizeof *ids);
+    *n = 0;
+    while (ids) {
+        while (*s == ' ' || *s == ',' || *s == '\t') s++;
+        if (!*s) break;
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 0 || v > INT32_MAX) {
+            free(ids);
+            return cli_usage_error("--prompt-ids: '%s' is not a list of token ids", s), -1;
+        }
+        if (*n == cap) {
+            int32_t *b = realloc(ids, (size_t)(cap *= 2) * sizeof *ids);
+            if (!b) { free(ids); ids = NULL; break; }
+            ids = b;
+        }
+        ids[(*n)++] = (int32_t)v;
+        s = end;
+    }
+    if (!ids) return cli_usage_error("out of memory"), -1;
+    *out = ids;
+    return 0;
 }

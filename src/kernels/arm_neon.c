@@ -357,6 +357,38 @@ static void swiglu(float *out, const float *gate, const float *up, int n) {
     for (; i < n; i++) out[i] = slm_siluf(gate[i]) * up[i];
 }
 
+static void geglu(float *out, const float *gate, const float *up, int n) {
+    const float32x4_t one = vdupq_n_f32(1.0f), k1 = vdupq_n_f32(SLM_GELU_K1), k3 = vdupq_n_f32(SLM_GELU_K3);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        float32x4_t g = vld1q_f32(gate + i);
+        float32x4_t u = vmulq_f32(g, vaddq_f32(k1, vmulq_f32(k3, vmulq_f32(g, g))));
+        float32x4_t gelu = vdivq_f32(g, vaddq_f32(one, expf4(vnegq_f32(u))));
+        vst1q_f32(out + i, vmulq_f32(gelu, vld1q_f32(up + i)));
+    }
+    for (; i < n; i++) out[i] = slm_geluf(gate[i]) * up[i];
+}
+
+// Four pairs at a time: the halves are contiguous, no shuffles.
+static void rope_neox(float *x, int n_heads, int head_dim, const float *cos, const float *sin) {
+    int half = head_dim / 2;
+    for (int h = 0; h < n_heads; h++) {
+        float *v = x + (size_t)h * head_dim;
+        int i = 0;
+        for (; i + 4 <= half; i += 4) {
+            float32x4_t x0 = vld1q_f32(v + i), x1 = vld1q_f32(v + half + i);
+            float32x4_t c = vld1q_f32(cos + i), s = vld1q_f32(sin + i);
+            vst1q_f32(v + i, vsubq_f32(vmulq_f32(x0, c), vmulq_f32(x1, s)));
+            vst1q_f32(v + half + i, vaddq_f32(vmulq_f32(x0, s), vmulq_f32(x1, c)));
+        }
+        for (; i < half; i++) {
+            float x0 = v[i], x1 = v[i + half], c = cos[i], s = sin[i];
+            v[i] = x0 * c - x1 * s;
+            v[i + half] = x0 * s + x1 * c;
+        }
+    }
+}
+
 // vld2q splits four pairs into x0 (even) and x1 (odd) registers.
 static void rope(float *x, int n_heads, int head_dim, const float *cos, const float *sin) {
     int half = head_dim / 2;
@@ -426,10 +458,16 @@ const slm_kernels slm_kernels_neon = {
     .rmsnorm = rmsnorm,
     .softmax = softmax,
     .swiglu = swiglu,
+    .geglu = geglu,
     .rope = rope,
+    .rope_neox = rope_neox,
     .row_q4_0 = row_q4_0,
     .row_q8_0 = row_q8_0,
     .row_f16 = row_f16,
+    .matmul_quant = slm_matmul_quant_ref,
+    .row_quant = slm_row_quant_ref,
+    .matmul_bf16 = slm_matmul_bf16_ref,
+    .row_bf16 = slm_row_bf16_ref,
 };
 
 #endif

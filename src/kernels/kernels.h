@@ -29,6 +29,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../slm.h"
+
 #define SLM_QK 32  // values per quantization block (ggml's QK4_0 == QK8_0)
 #define SLM_ACTS_AUX 64  // bytes of slm_acts.aux per block
 
@@ -113,21 +115,31 @@ typedef struct slm_kernels {
     void (*softmax)(float *x, int n);
     // out[i] = slm_siluf(gate[i]) * up[i]
     void (*swiglu)(float *out, const float *gate, const float *up, int n);
+    // out[i] = slm_geluf(gate[i]) * up[i]   (GELU, tanh form: Gemma's FFN)
+    void (*geglu)(float *out, const float *gate, const float *up, int n);
     // Rotate pairs (x[2i], x[2i+1]) of each of n_heads heads of head_dim by
     // the angle with cos[i], sin[i] (i < head_dim/2):
     //   x0' = x0*c - x1*s;  x1' = x0*s + x1*c
     void (*rope)(float *x, int n_heads, int head_dim, const float *cos, const float *sin);
+    // The same with the pairs (x[i], x[i + head_dim/2]) (GPT-NeoX's layout:
+    // Qwen, Gemma).
+    void (*rope_neox)(float *x, int n_heads, int head_dim, const float *cos, const float *sin);
 
     // One row of a (rows, n) weight matrix of each type, dequantized (exact).
     void (*row_q4_0)(const void *W, int row, int n, float *out);
     void (*row_q8_0)(const void *W, int row, int n, float *out);
     void (*row_f16)(const uint16_t *W, int row, int n, float *out);
+
+    // Every other type (Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K .. Q6_K, IQ4_XS; BF16):
+    // by the common form below. No backend has its own kernels for them yet:
+    // all take the reference (slm_matmul_quant_ref ...).
+    void (*matmul_quant)(uint32_t type, const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy);
+    void (*row_quant)(uint32_t type, const void *W, int row, int n, float *out);
+    void (*matmul_bf16)(const uint16_t *W, const float *X, int T, int n, int r0, int r1, float *Y, int ldy);
+    void (*row_bf16)(const uint16_t *W, int row, int n, float *out);
 } slm_kernels;
 
 extern const slm_kernels slm_kernels_scalar;
-// Row `row` of a Q2_K (rows, n) table, dequantized; plain C on every backend
-// (it only looks up an encoder's 16-odd tokens per text, never a matmul).
-void slm_row_q2_k(const void *W, int row, int n, float *out);
 #if defined(__x86_64__) || defined(__i386__)
 extern const slm_kernels slm_kernels_avx2;
 extern const slm_kernels slm_kernels_avxvnni;  // AVX2 + AVX-VNNI (vpdpbusd)
@@ -146,6 +158,39 @@ const slm_kernels *slm_kernels_best(void);
 // A backend by name ("scalar", "avx2", "avxvnni", "avx512vnni", "neon", "wasm"), or NULL if
 // this build or CPU lacks it.
 const slm_kernels *slm_kernels_by_name(const char *name);
+
+// ---- every other quantized type: the common form ---------------------------------
+//
+// Any quantized block of 32 weights reads as integers w[0..31] (int8 range),
+// an integer scale sc and min mn for each half (values 0-15, 16-31: lanes 0-3
+// and 4-7) and two float scales d and dm:
+//     weight[e] = (d * sc[h]) * w[e] + dm * mn[h],   h = e / 16,
+// the second term only for types with mins (Q4_1, Q5_1: dm = the block's
+// min, mn = 1; Q2_K, Q4_K, Q5_K: dm = -dmin, mn the sub-block's min). The
+// layouts are in blocks.c and docs/FORMAT.md. A matrix product over such
+// blocks extends the quantized contract above: lane j of block b gets
+//     P = sc[j/4] * (sum over k=0..3 of w[4j+k] * a[4j+k])       (exact)
+//     lane_j = lane_j + (float)P * (d * da)
+//     lane_j = lane_j + (float)(mn[j/4] * g_j) * (dm * da)      (types with mins)
+// which for Q4_0 and Q8_0 is the contract above.
+typedef struct {
+    int8_t w[SLM_QK];
+    int16_t sc[2], mn[2];
+    float d, dm;
+    int has_min;
+} slm_qblock;
+
+// Block b (of 32 values) of one row of a quantized type.
+void slm_qblock_decode(uint32_t type, const void *row, int b, slm_qblock *out);
+// Bytes of a row of n values of a quantized type (0 if not one).
+int slm_quant_row_bytes(uint32_t type, int n);
+// The reference product and row of the common form, for every quantized type,
+// and of BF16 weights (as matmul_f16, with bf16 values). Backends without
+// hand-written kernels for a type use these: the same bits by construction.
+void slm_matmul_quant_ref(uint32_t type, const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy);
+void slm_row_quant_ref(uint32_t type, const void *W, int row, int n, float *out);
+void slm_matmul_bf16_ref(const uint16_t *W, const float *X, int T, int n, int r0, int r1, float *Y, int ldy);
+void slm_row_bf16_ref(const uint16_t *W, int row, int n, float *out);
 
 // The lane-sum combine, shared by every backend's scalar tail code.
 static inline float slm_lanes_combine(const float l[8]) {

@@ -133,6 +133,22 @@ static void swiglu(float *out, const float *gate, const float *up, int n) {
     for (int i = 0; i < n; i++) out[i] = slm_siluf(gate[i]) * up[i];
 }
 
+static void geglu(float *out, const float *gate, const float *up, int n) {
+    for (int i = 0; i < n; i++) out[i] = slm_geluf(gate[i]) * up[i];
+}
+
+static void rope_neox(float *x, int n_heads, int head_dim, const float *cos, const float *sin) {
+    int half = head_dim / 2;
+    for (int h = 0; h < n_heads; h++) {
+        float *v = x + (size_t)h * head_dim;
+        for (int i = 0; i < half; i++) {
+            float x0 = v[i], x1 = v[i + half], c = cos[i], s = sin[i];
+            v[i] = x0 * c - x1 * s;
+            v[i + half] = x0 * s + x1 * c;
+        }
+    }
+}
+
 static void rope(float *x, int n_heads, int head_dim, const float *cos, const float *sin) {
     for (int h = 0; h < n_heads; h++) {
         float *v = x + (size_t)h * head_dim;
@@ -160,19 +176,6 @@ static void row_q8_0(const void *W, int row, int n, float *out) {
     }
 }
 
-void slm_row_q2_k(const void *W, int row, int n, float *out) {
-    const slm_block_q2_k *blk = (const slm_block_q2_k *)W + (size_t)row * (n / SLM_QK_K);
-    for (int b = 0; b < n / SLM_QK_K; b++) {
-        float d = slm_f16_to_f32(blk[b].d), dmin = slm_f16_to_f32(blk[b].dmin);
-        for (int g = 0; g < SLM_QK_K / 16; g++) {
-            int sc = blk[b].scales[g];
-            float dl = d * (float)(sc & 15), ml = dmin * (float)(sc >> 4);
-            for (int e = 16 * g; e < 16 * g + 16; e++)
-                out[b * SLM_QK_K + e] = dl * (float)((blk[b].qs[q2_k_byte(e)] >> q2_k_shift(e)) & 3) - ml;
-        }
-    }
-}
-
 static void row_f16(const uint16_t *W, int row, int n, float *out) {
     for (int i = 0; i < n; i++) out[i] = slm_f16_to_f32(W[(size_t)row * n + i]);
 }
@@ -192,8 +195,14 @@ const slm_kernels slm_kernels_scalar = {
     .rmsnorm = rmsnorm,
     .softmax = softmax,
     .swiglu = swiglu,
+    .geglu = geglu,
     .rope = rope,
+    .rope_neox = rope_neox,
     .row_q4_0 = row_q4_0,
     .row_q8_0 = row_q8_0,
     .row_f16 = row_f16,
+    .matmul_quant = slm_matmul_quant_ref,
+    .row_quant = slm_row_quant_ref,
+    .matmul_bf16 = slm_matmul_bf16_ref,
+    .row_bf16 = slm_row_bf16_ref,
 };

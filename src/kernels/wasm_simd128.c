@@ -553,6 +553,39 @@ static void swiglu(float *out, const float *gate, const float *up, int n) {
     for (; i < n; i++) out[i] = slm_siluf(gate[i]) * up[i];
 }
 
+static void geglu(float *out, const float *gate, const float *up, int n) {
+    const v128_t one = wasm_f32x4_const_splat(1.0f);
+    const v128_t k1 = wasm_f32x4_const_splat(SLM_GELU_K1), k3 = wasm_f32x4_const_splat(SLM_GELU_K3);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v128_t g = wasm_v128_load(gate + i);
+        v128_t u = wasm_f32x4_mul(g, wasm_f32x4_add(k1, wasm_f32x4_mul(k3, wasm_f32x4_mul(g, g))));
+        v128_t gelu = wasm_f32x4_div(g, wasm_f32x4_add(one, expf4(wasm_f32x4_neg(u))));
+        wasm_v128_store(out + i, wasm_f32x4_mul(gelu, wasm_v128_load(up + i)));
+    }
+    for (; i < n; i++) out[i] = slm_geluf(gate[i]) * up[i];
+}
+
+// Four pairs at a time: the halves are contiguous, no shuffles.
+static void rope_neox(float *x, int n_heads, int head_dim, const float *cos, const float *sin) {
+    int half = head_dim / 2;
+    for (int h = 0; h < n_heads; h++) {
+        float *v = x + (size_t)h * head_dim;
+        int i = 0;
+        for (; i + 4 <= half; i += 4) {
+            v128_t x0 = wasm_v128_load(v + i), x1 = wasm_v128_load(v + half + i);
+            v128_t c = wasm_v128_load(cos + i), s = wasm_v128_load(sin + i);
+            wasm_v128_store(v + i, wasm_f32x4_sub(wasm_f32x4_mul(x0, c), wasm_f32x4_mul(x1, s)));
+            wasm_v128_store(v + half + i, wasm_f32x4_add(wasm_f32x4_mul(x0, s), wasm_f32x4_mul(x1, c)));
+        }
+        for (; i < half; i++) {
+            float x0 = v[i], x1 = v[i + half], c = cos[i], s = sin[i];
+            v[i] = x0 * c - x1 * s;
+            v[i + half] = x0 * s + x1 * c;
+        }
+    }
+}
+
 // Four pairs at a time: shuffles split them into x0 (even) and x1 (odd)
 // vectors and interleave the results back.
 static void rope(float *x, int n_heads, int head_dim, const float *cos, const float *sin) {
@@ -638,10 +671,16 @@ const slm_kernels slm_kernels_wasm = {
     .rmsnorm = rmsnorm,
     .softmax = softmax,
     .swiglu = swiglu,
+    .geglu = geglu,
     .rope = rope,
+    .rope_neox = rope_neox,
     .row_q4_0 = row_q4_0,
     .row_q8_0 = row_q8_0,
     .row_f16 = row_f16,
+    .matmul_quant = slm_matmul_quant_ref,
+    .row_quant = slm_row_quant_ref,
+    .matmul_bf16 = slm_matmul_bf16_ref,
+    .row_bf16 = slm_row_bf16_ref,
 };
 
 #endif

@@ -626,6 +626,39 @@ static void swiglu(float *out, const float *gate, const float *up, int n) {
     for (; i < n; i++) out[i] = slm_siluf(gate[i]) * up[i];
 }
 
+static void geglu(float *out, const float *gate, const float *up, int n) {
+    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+    const __m256 k1 = _mm256_set1_ps(SLM_GELU_K1), k3 = _mm256_set1_ps(SLM_GELU_K3);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 u = _mm256_mul_ps(g, _mm256_add_ps(k1, _mm256_mul_ps(k3, _mm256_mul_ps(g, g))));
+        __m256 gelu = _mm256_div_ps(g, _mm256_add_ps(one, expf8(_mm256_xor_ps(u, sign))));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(gelu, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; i++) out[i] = slm_geluf(gate[i]) * up[i];
+}
+
+// Eight pairs at a time: the halves are contiguous, no shuffles.
+static void rope_neox(float *x, int n_heads, int head_dim, const float *cos, const float *sin) {
+    int half = head_dim / 2;
+    for (int h = 0; h < n_heads; h++) {
+        float *v = x + (size_t)h * head_dim;
+        int i = 0;
+        for (; i + 8 <= half; i += 8) {
+            __m256 x0 = _mm256_loadu_ps(v + i), x1 = _mm256_loadu_ps(v + half + i);
+            __m256 c = _mm256_loadu_ps(cos + i), s = _mm256_loadu_ps(sin + i);
+            _mm256_storeu_ps(v + i, _mm256_sub_ps(_mm256_mul_ps(x0, c), _mm256_mul_ps(x1, s)));
+            _mm256_storeu_ps(v + half + i, _mm256_add_ps(_mm256_mul_ps(x0, s), _mm256_mul_ps(x1, c)));
+        }
+        for (; i < half; i++) {
+            float x0 = v[i], x1 = v[i + half], c = cos[i], s = sin[i];
+            v[i] = x0 * c - x1 * s;
+            v[i + half] = x0 * s + x1 * c;
+        }
+    }
+}
+
 // Four pairs per register: with v = (x0, x1, ...) and its pair-swap (x1, x0, ...),
 // addsub(v*c, swap*s) = (x0*c - x1*s, x1*c + x0*s); the odd sum is the
 // scalar's x0*s + x1*c, since addition commutes exactly.
@@ -709,10 +742,16 @@ const slm_kernels slm_kernels_avx2 = {
     .rmsnorm = rmsnorm,
     .softmax = softmax,
     .swiglu = swiglu,
+    .geglu = geglu,
     .rope = rope,
+    .rope_neox = rope_neox,
     .row_q4_0 = row_q4_0,
     .row_q8_0 = row_q8_0,
     .row_f16 = row_f16,
+    .matmul_quant = slm_matmul_quant_ref,
+    .row_quant = slm_row_quant_ref,
+    .matmul_bf16 = slm_matmul_bf16_ref,
+    .row_bf16 = slm_row_bf16_ref,
 };
 
 #endif
