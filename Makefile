@@ -101,7 +101,7 @@ FUZZ_SECONDS ?= 60
 
 $(BUILD)/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(KFLAGS) -c $< -o $@
+	$(FUZZ_CC) $(BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(KFLAGS) -MMD -MP -c $< -o $@
 
 .SECONDARY: $(call obj,fuzz,$(LIB_SRC))
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(call obj,fuzz,$(LIB_SRC))

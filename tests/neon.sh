@@ -10,7 +10,7 @@ out=build/aarch64
 mkdir -p "$out"
 flags="-O2 -static -std=c11 -ffp-contract=off -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wno-unused-parameter -Isrc"
 # only what the kernel test needs
-src="src/mathx.c src/kernels/scalar.c src/kernels/select.c src/kernels/arm_neon.c weights-tools/quant.c tests/test_kernels.c"
+src="src/mathx.c src/kernels/scalar.c src/kernels/select.c src/kernels/arm_neon.c src/kernels/blocks.c weights-tools/quant.c tests/test_kernels.c"
 pass=0 fail=0
 for arch in armv8.2-a+dotprod armv8-a; do
     bin="$out/test_kernels-$(echo "$arch" | tr '+.' '__')"

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "../weights-tools/wtools.h"
+#include "tiny_model.h"
 #include "kernels/kernels.h"
 #include "mathx.h"
 #include "test.h"
@@ -305,6 +306,51 @@ static void test_reference_q2_k(void) {
     }
     CHECK(bad == 0, "Q2_K rows: %d values off ggml's layout", bad);
     free(w), free(row);
+}
+
+// Every other quantized type: the reference product against its own rows
+// dequantized, in double (random blocks with sane scales), and every backend's
+// table entry against the reference.
+static void test_reference_types(void) {
+    static const uint32_t types[] = {SLM_TYPE_Q4_1, SLM_TYPE_Q5_0, SLM_TYPE_Q5_1, SLM_TYPE_IQ4_NL, SLM_TYPE_Q2_K,
+                                     SLM_TYPE_Q3_K, SLM_TYPE_Q4_K, SLM_TYPE_Q5_K, SLM_TYPE_Q6_K, SLM_TYPE_IQ4_XS};
+    int n = 512, m = 5, T = 19, nb = n / SLM_QK;
+    float *x = rand_floats((size_t)T * n, 1.0f), *row = xmalloc(n * sizeof *row), *y = xmalloc((size_t)T * m * sizeof *y);
+    slm_acts a;
+    acts_alloc(&a, T, n);
+    slm_kernels_scalar.quantize_acts(x, T, n, &a);
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        uint32_t type = types[ti];
+        size_t rb = (size_t)slm_quant_row_bytes(type, n);
+        uint8_t *w = xmalloc(rb * m);
+        for (size_t i = 0; i < rb * m; i++) w[i] = (uint8_t)rng_next();
+        // finite scales where the layout keeps them: every f16 field of the type
+        uint32_t bb, bv;
+        uint16_t off[2];
+        int n_fields = tiny_scale_fields(type, &bb, &bv, off);
+        for (size_t b = 0; b < rb * m / bb; b++)
+            for (int j = 0; j < n_fields; j++) {
+                uint16_t h = rand_scale();
+                memcpy(w + b * bb + off[j], &h, 2);
+            }
+        slm_matmul_quant_ref(type, w, &a, 0, m, y, m);
+        int bad = 0;
+        for (int r = 0; r < m; r++) {
+            slm_row_quant_ref(type, w, r, n, row);
+            for (int t = 0; t < T; t++) {
+                double s = 0, mag = 0;
+                for (int i = 0; i < n; i++) {
+                    double v = row[i] * (a.q[t * n + i] * (double)a.d[t * nb + i / SLM_QK]);
+                    s += v, mag += fabs(v);
+                }
+                bad += !near(y[t * m + r], s, 4 * sum_tol(mag, n));
+            }
+        }
+        CHECK(bad == 0, "type %u reference product: %d of %d outputs off its rows", type, bad, T * m);
+        free(w);
+    }
+    acts_free(&a);
+    free(x), free(row), free(y);
 }
 
 static void test_reference_float(void) {
@@ -809,6 +855,7 @@ int main(void) {
     test_expf();
     test_reference_quant();
     test_reference_q2_k();
+    test_reference_types();
     test_reference_float();
     test_reference_damaged();
 

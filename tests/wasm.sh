@@ -13,7 +13,7 @@ echo '{"type": "commonjs"}' > "$out/package.json"
 export NODE_PATH=/usr/share/nodejs
 if ! emcc -O2 -msimd128 -std=c11 -ffp-contract=off -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wno-unused-parameter \
     -Isrc -sALLOW_MEMORY_GROWTH -sEXIT_RUNTIME=1 -sSINGLE_FILE=1 \
-    -o "$out/test_kernels.js" src/mathx.c src/kernels/scalar.c src/kernels/select.c src/kernels/wasm_simd128.c weights-tools/quant.c \
+    -o "$out/test_kernels.js" src/mathx.c src/kernels/scalar.c src/kernels/select.c src/kernels/wasm_simd128.c src/kernels/blocks.c weights-tools/quant.c \
     tests/test_kernels.c; then
     echo "wasm: build failed"
     echo "0 passed, 1 failed"

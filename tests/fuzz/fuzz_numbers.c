@@ -3,8 +3,8 @@
 // floats of a good tiny model to overwrite, and with what, so every tensor
 // type's scales and values are damaged by design:
 //
-//   byte 0        the model: one of `variants` (every tensor type the engine
-//                 runs, decoders and encoders)
+//   byte 0        the model: a decoder of each tensor type the engine runs
+//                 (on llama, qwen2, qwen3 and gemma3 in turn), or an encoder
 //   byte 1        how many damages follow (0..8)
 //   4 bytes each  tensor (index), element (block or value, 16 bits), and the
 //                 bad float: NaN of either sign and any payload, +-Inf, the
@@ -32,20 +32,34 @@
 #include "mathx.h"
 #include "slm.h"
 
-static const tiny_cfg variants[] = {
-    {.dim = 32, .n_heads = 2, .n_kv_heads = 1, .ffn = 64, .n_layers = 2, .ctx = 16, .type = SLM_TYPE_F32},
-    {.dim = 32, .n_heads = 2, .n_kv_heads = 2, .ffn = 64, .n_layers = 2, .ctx = 16, .qk_norm = 1, .type = SLM_TYPE_F16},
-    {.dim = 32, .n_heads = 2, .n_kv_heads = 1, .ffn = 64, .n_layers = 2, .ctx = 16, .untied = 1, .type = SLM_TYPE_Q8_0},
-    {.dim = 64, .n_heads = 4, .n_kv_heads = 1, .ffn = 32, .n_layers = 2, .ctx = 16, .type = SLM_TYPE_Q4_0},
+// Decoders: every tensor type, each on one of the architectures in turn (the
+// 256-value types on a width of 256); encoders: from the weights tools.
+static const uint32_t types[] = {SLM_TYPE_F32,  SLM_TYPE_F16,  SLM_TYPE_BF16, SLM_TYPE_Q4_0,   SLM_TYPE_Q4_1,
+                                 SLM_TYPE_Q5_0, SLM_TYPE_Q5_1, SLM_TYPE_Q8_0, SLM_TYPE_IQ4_NL, SLM_TYPE_Q2_K,
+                                 SLM_TYPE_Q3_K, SLM_TYPE_Q4_K, SLM_TYPE_Q5_K, SLM_TYPE_Q6_K,   SLM_TYPE_IQ4_XS};
+#define N_TYPES (int)(sizeof types / sizeof types[0])
+static const char *const archs[] = {"llama", "qwen2", "qwen3", "gemma3"};
+static const tiny_cfg encoders[] = {
     {.dim = 32, .n_heads = 2, .n_kv_heads = 1, .ffn = 64, .n_layers = 1, .ctx = 16, .encoder = 1, .type = SLM_TYPE_Q8_0},
     // Q2_K rows are 256 wide; a short FFN keeps the run quick
     {.dim = 256, .n_heads = 2, .n_kv_heads = 1, .ffn = 32, .n_layers = 1, .ctx = 8, .encoder = 1, .embd_q2_k = 1,
      .type = SLM_TYPE_Q4_0},
 };
-#define N_VARIANTS (int)(sizeof variants / sizeof variants[0])
+#define N_VARIANTS (N_TYPES + (int)(sizeof encoders / sizeof encoders[0]))
 
-// The bad floats, as f32 bits (f16 fields take their conversion: NaN stays
-// NaN, its payload's top bits kept).
+// Decoder v: gemma3's sliding window of 4 is crossed by 8-token prompts.
+static tiny_arch_cfg decoder(int v) {
+    uint32_t bb, bv;
+    uint16_t off[2];
+    tiny_scale_fields(types[v], &bb, &bv, off);
+    int wide = bv == 256;
+    return (tiny_arch_cfg){.arch = archs[v % 4], .dim = wide ? 256 : 64, .n_heads = wide ? 4 : 2, .n_kv_heads = wide ? 2 : 1,
+                           .head_dim = wide ? 64 : 32, .ffn = wide ? 256 : 64, .n_layers = wide ? 1 : 2, .ctx = 16,
+                           .swa_window = v % 4 == 3 ? 4 : 0, .type = types[v], .embd_type = types[v]};
+}
+
+// The bad floats, as f32 bits (f16 fields take their conversion, bf16 ones
+// the top half: NaN stays NaN, its payload's top bits kept).
 static const uint32_t specials[] = {
     0x7fc00000u, 0xffc00000u, 0x7f800001u, 0x7fbfffffu,   // NaN: quiet, negative, signaling
     0x7f800000u, 0xff800000u,                             // +-Inf
@@ -54,30 +68,23 @@ static const uint32_t specials[] = {
 };
 #define N_SPECIALS (int)(sizeof specials / sizeof specials[0])
 
-// Where a tensor type keeps its floats: F32/F16 values, or the F16 scale
-// fields of each block (written here from ggml's layouts, independently of
-// the runtime's check, which this target checks).
-static int float_fields(uint32_t type, uint32_t *block_bytes, uint16_t off[2]) {
-    switch (type) {
-    case SLM_TYPE_F32: *block_bytes = 4; off[0] = 0; return 1;
-    case SLM_TYPE_F16: *block_bytes = 2; off[0] = 0; return 1;
-    case SLM_TYPE_Q4_0: *block_bytes = 18; off[0] = 0; return 1;
-    case SLM_TYPE_Q8_0: *block_bytes = 34; off[0] = 0; return 1;
-    case SLM_TYPE_Q2_K: *block_bytes = 84; off[0] = 80; off[1] = 82; return 2;
-    }
-    abort();   // a type the variants do not make
-}
-
 // The variants' files, written once.
 static uint8_t *files[N_VARIANTS];
 static size_t sizes[N_VARIANTS];
 
 static void make_variants(void) {
-    char dir[] = "/tmp/slm_fuzz_numbers_XXXXXX", path[64];
+    char dir[] = "/tmp/slm_fuzz_numbers_XXXXXX", path[64], msg[256];
     if (!mkdtemp(dir)) abort();
     for (int v = 0; v < N_VARIANTS; v++) {
         snprintf(path, sizeof path, "%s/v%d.gguf", dir, v);
-        if (tiny_write(path, &variants[v], 1 + (uint64_t)v, NULL)) abort();
+        slm_status st;
+        if (v < N_TYPES) {
+            tiny_arch_cfg c = decoder(v);
+            st = tiny_write_arch(path, &c, 1 + (uint64_t)v, msg, sizeof msg);
+        } else {
+            st = tiny_write(path, &encoders[v - N_TYPES], 1 + (uint64_t)v, NULL);
+        }
+        if (st) abort();
         FILE *f = fopen(path, "rb");
         if (!f) abort();
         fseek(f, 0, SEEK_END);
@@ -102,13 +109,14 @@ static unsigned next_byte(input *in) { return in->at < in->n ? in->p[in->at++] :
 static int apply_damages(input *in, uint8_t *file, const gguf_file *g) {
     int n = (int)(next_byte(in) % 9);
     uint8_t *where[8];
-    int is_f32[8];
+    int kind[8];   // 0 f32, 1 f16, 2 bf16
     for (int k = 0; k < n; k++) {
         const gguf_tensor *t = &g->tensors[next_byte(in) % g->n_tensors];
         unsigned elem = next_byte(in) | next_byte(in) << 8, sp = next_byte(in);
-        uint32_t bb;
+        uint32_t bb, bv;
         uint16_t off[2];
-        int n_fields = float_fields(t->type, &bb, off);
+        int n_fields = tiny_scale_fields(t->type, &bb, &bv, off);
+        if (!n_fields) n_fields = 1;   // F32/F16/BF16: the value itself
         uint64_t blocks = t->size / bb;
         uint8_t *at = file + (t->data - g->base) + (elem % blocks) * bb + off[(sp >> 4) % n_fields];
         uint32_t bits = specials[sp % N_SPECIALS];
@@ -116,24 +124,19 @@ static int apply_damages(input *in, uint8_t *file, const gguf_file *g) {
         if (t->type == SLM_TYPE_F32) {
             memcpy(at, &bits, 4);
         } else {
-            uint16_t h = slm_f32_to_f16(f);
+            uint16_t h = t->type == SLM_TYPE_BF16 ? (uint16_t)(bits >> 16) : slm_f32_to_f16(f);
             memcpy(at, &h, 2);
         }
         where[k] = at;
-        is_f32[k] = t->type == SLM_TYPE_F32;
+        kind[k] = t->type == SLM_TYPE_F32 ? 0 : t->type == SLM_TYPE_BF16 ? 2 : 1;
     }
     // a later damage may have overwritten an earlier one: judge what is left
     int bad = 0;
     for (int k = 0; k < n; k++) {
-        if (is_f32[k]) {
-            uint32_t u;
-            memcpy(&u, where[k], 4);
-            bad |= (u & 0x7f800000u) == 0x7f800000u;
-        } else {
-            uint16_t h;
-            memcpy(&h, where[k], 2);
-            bad |= (h & 0x7c00) == 0x7c00;
-        }
+        uint32_t u = 0;
+        memcpy(&u, where[k], kind[k] ? 2 : 4);
+        if (kind[k] == 2) u <<= 16;   // BF16: the top half of an f32
+        bad |= kind[k] == 1 ? (u & 0x7c00) == 0x7c00 : (u & 0x7f800000u) == 0x7f800000u;
     }
     return bad;
 }
