@@ -177,8 +177,8 @@ static int write_good(const char *path) {
     return write_model(path, &m, VOCAB_OK, SLM_TYPE_F32);
 }
 
-// Rewrites a file with another architecture name and/or one tensor given
-// another type (its data zeroed to the new size).
+// Rewrites a file with another architecture name (and its keys' prefix)
+// and/or one tensor given another type (its data zeroed to the new size).
 static int rewrite(const char *src, const char *dst, const char *arch, const char *tensor, uint32_t type) {
     size_t size;
     uint8_t *file = read_all(src, &size);
@@ -187,9 +187,15 @@ static int rewrite(const char *src, const char *dst, const char *arch, const cha
     if (!file || gguf_parse(&g, file, size, err, sizeof err)) { free(file); return -1; }
     gguf_writer *w = gguf_writer_new();
     int rc = 0;
-    for (uint64_t i = 0; i < g.n_kv && !rc; i++)
-        rc = arch && !strcmp(g.kv[i].key, "general.architecture") ? gguf_w_str(w, g.kv[i].key, arch)
-                                                                   : gguf_w_copy_kv(w, &g.kv[i]);
+    for (uint64_t i = 0; i < g.n_kv && !rc; i++) {
+        gguf_kv kv = g.kv[i];
+        char renamed[160];
+        if (arch && !strncmp(kv.key, "llama.", 6)) {   // the architecture's keys follow its name
+            snprintf(renamed, sizeof renamed, "%s.%s", arch, kv.key + 6);
+            kv.key = renamed;
+        }
+        rc = arch && !strcmp(kv.key, "general.architecture") ? gguf_w_str(w, kv.key, arch) : gguf_w_copy_kv(w, &kv);
+    }
     void *zeros = NULL;
     for (uint64_t i = 0; i < g.n_tensors && !rc; i++) {
         const gguf_tensor *t = &g.tensors[i];
@@ -298,34 +304,60 @@ static void test_tensor_errors(void) {
         expect_load(path, 0, SLM_ERR_BAD_MODEL, "token_embd.weight", "vocabulary size != embedding rows");
 
     build_model(&m, 64, 2);
-    add_tensor(&m, "blk.0.attn_q.bias", 0, 64, 0.0f);
+    add_tensor(&m, "blk.0.attn_qkv.weight", 192, 64, 0.0f);
     if (!write_model(path, &m, VOCAB_OK, SLM_TYPE_F32))
-        expect_load(path, 0, SLM_ERR_UNSUPPORTED, "blk.0.attn_q.bias", "unexpected extra tensor");
+        expect_load(path, 0, SLM_ERR_UNSUPPORTED, "blk.0.attn_qkv.weight", "unexpected extra tensor");
+
+    // biases (allowed on any architecture) and rope_freqs of the wrong shape
+    build_model(&m, 64, 2);
+    add_tensor(&m, "blk.0.attn_q.bias", 0, 32, 0.0f);
+    if (!write_model(path, &m, VOCAB_OK, SLM_TYPE_F32))
+        expect_load(path, 0, SLM_ERR_BAD_MODEL, "blk.0.attn_q.bias", "a q bias of 32 values, not 64");
+    build_model(&m, 64, 2);
+    add_tensor(&m, "rope_freqs.weight", 0, 16, 1.0f);
+    if (!write_model(path, &m, VOCAB_OK, SLM_TYPE_F32))
+        expect_load(path, 0, SLM_ERR_BAD_MODEL, "rope_freqs.weight", "rope_freqs of 16 values, not head_dim/2 = 8");
 
     build_model(&m, 64, 2);
     m.cfg.qk_norm = 1;
     if (!write_model(path, &m, VOCAB_OK, SLM_TYPE_F32))
         expect_load(path, 0, SLM_ERR_BAD_MODEL, "attn_q_norm", "qk_norm without its tensors");
 
-    // unsupported types: BF16 for a matrix, F16 for a norm, Q4_K and Q2_K
-    // (256-value blocks, so a dim of 256) for a decoder's embedding
+    // types: Q8_1 (activations only in ggml) for a matrix and F16 for a norm
+    // are refused; a 256-value type on rows of 64 is a malformed file; BF16
+    // and the K-quants run
     const char *good = tmp_path("good.gguf");
     if (write_good(good)) return;
-    if (!rewrite(good, path, NULL, "blk.0.attn_q.weight", 30))
-        expect_load(path, 0, SLM_ERR_UNSUPPORTED, "BF16", "BF16 matrix");
+    if (!rewrite(good, path, NULL, "blk.0.attn_q.weight", 9))
+        expect_load(path, 0, SLM_ERR_UNSUPPORTED, "Q8_1", "Q8_1 matrix");
     if (!rewrite(good, path, NULL, "blk.1.ffn_norm.weight", SLM_TYPE_F16))
         expect_load(path, 0, SLM_ERR_UNSUPPORTED, "F16", "F16 norm");
+    if (!rewrite(good, path, NULL, "blk.0.attn_q.weight", SLM_TYPE_Q4_K))
+        expect_load(path, 0, SLM_ERR_BAD_MODEL, "not a multiple of the Q4_K block", "Q4_K on rows of 64");
+    if (!rewrite(good, path, NULL, "blk.0.attn_q.weight", SLM_TYPE_BF16)) expect_load(path, 0, SLM_OK, "", "BF16 matrix");
     build_model(&m, 256, 1);
     const char *wide = tmp_path("wide.gguf");
     if (!write_model(wide, &m, VOCAB_OK, SLM_TYPE_F32)) {
-        if (!rewrite(wide, path, NULL, "token_embd.weight", 12))
-            expect_load(path, 0, SLM_ERR_UNSUPPORTED, "Q4_K", "Q4_K embedding");
-        // Q2_K is for an encoder's lookup table: a decoder's embedding is also its LM head
-        if (!rewrite(wide, path, NULL, "token_embd.weight", SLM_TYPE_Q2_K))
-            expect_load(path, 0, SLM_ERR_UNSUPPORTED, "Q2_K", "Q2_K decoder embedding");
+        if (!rewrite(wide, path, NULL, "token_embd.weight", SLM_TYPE_Q6_K)) expect_load(path, 0, SLM_OK, "", "Q6_K embedding");
+        if (!rewrite(wide, path, NULL, "blk.0.ffn_up.weight", SLM_TYPE_IQ4_XS)) expect_load(path, 0, SLM_OK, "", "IQ4_XS matrix");
     }
     unlink(wide);
     if (!rewrite(good, path, "gpt2", NULL, 0)) expect_load(path, 0, SLM_ERR_UNSUPPORTED, "gpt2", "architecture gpt2");
+    // architectures whose tensors are missing: qwen2 without its biases, qwen3
+    // without q/k norms, gemma3 without post-norms
+    if (!rewrite(good, path, "qwen2", NULL, 0)) expect_load(path, 0, SLM_ERR_BAD_MODEL, "attn_q.bias", "qwen2 without biases");
+    if (!rewrite(good, path, "qwen3", NULL, 0)) expect_load(path, 0, SLM_ERR_BAD_MODEL, "attn_q_norm", "qwen3 without q/k norms");
+    build_model(&m, 64, 1);
+    m.cfg.qk_norm = 1;
+    add_tensor(&m, "blk.0.attn_q_norm.weight", 0, 16, 1.0f);
+    add_tensor(&m, "blk.0.attn_k_norm.weight", 0, 16, 1.0f);
+    const char *qk = tmp_path("qk.gguf");
+    if (!write_model(qk, &m, VOCAB_OK, SLM_TYPE_F32)) {
+        if (!rewrite(qk, path, "gemma3", NULL, 0))
+            expect_load(path, 0, SLM_ERR_BAD_MODEL, "post_attention_norm", "gemma3 without post-norms");
+        if (!rewrite(qk, path, "qwen3", NULL, 0)) expect_load(path, 0, SLM_OK, "", "qwen3 with its norms");
+    }
+    unlink(qk);
 }
 
 static void test_vocab_errors(void) {
