@@ -308,31 +308,37 @@ static void test_reference_q2_k(void) {
     free(w), free(row);
 }
 
+static const uint32_t other_types[] = {SLM_TYPE_Q4_1, SLM_TYPE_Q5_0, SLM_TYPE_Q5_1, SLM_TYPE_IQ4_NL, SLM_TYPE_Q2_K,
+                                       SLM_TYPE_Q3_K, SLM_TYPE_Q4_K, SLM_TYPE_Q5_K, SLM_TYPE_Q6_K, SLM_TYPE_IQ4_XS};
+#define N_OTHER_TYPES (sizeof other_types / sizeof other_types[0])
+
+// m rows of n random values of `type`, with finite scales (rand_scale) in every f16 field.
+static uint8_t *rand_type(uint32_t type, int m, int n) {
+    size_t rb = (size_t)slm_quant_row_bytes(type, n);
+    uint8_t *w = xmalloc(rb * m);
+    for (size_t i = 0; i < rb * m; i++) w[i] = (uint8_t)rng_next();
+    uint32_t bb, bv;
+    uint16_t off[2];
+    int n_fields = tiny_scale_fields(type, &bb, &bv, off);
+    for (size_t b = 0; b < rb * m / bb; b++)
+        for (int j = 0; j < n_fields; j++) {
+            uint16_t h = rand_scale();
+            memcpy(w + b * bb + off[j], &h, 2);
+        }
+    return w;
+}
+
 // Every other quantized type: the reference product against its own rows
-// dequantized, in double (random blocks with sane scales), and every backend's
-// table entry against the reference.
+// dequantized, in double (random blocks with sane scales).
 static void test_reference_types(void) {
-    static const uint32_t types[] = {SLM_TYPE_Q4_1, SLM_TYPE_Q5_0, SLM_TYPE_Q5_1, SLM_TYPE_IQ4_NL, SLM_TYPE_Q2_K,
-                                     SLM_TYPE_Q3_K, SLM_TYPE_Q4_K, SLM_TYPE_Q5_K, SLM_TYPE_Q6_K, SLM_TYPE_IQ4_XS};
     int n = 512, m = 5, T = 19, nb = n / SLM_QK;
     float *x = rand_floats((size_t)T * n, 1.0f), *row = xmalloc(n * sizeof *row), *y = xmalloc((size_t)T * m * sizeof *y);
     slm_acts a;
     acts_alloc(&a, T, n);
     slm_kernels_scalar.quantize_acts(x, T, n, &a);
-    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
-        uint32_t type = types[ti];
-        size_t rb = (size_t)slm_quant_row_bytes(type, n);
-        uint8_t *w = xmalloc(rb * m);
-        for (size_t i = 0; i < rb * m; i++) w[i] = (uint8_t)rng_next();
-        // finite scales where the layout keeps them: every f16 field of the type
-        uint32_t bb, bv;
-        uint16_t off[2];
-        int n_fields = tiny_scale_fields(type, &bb, &bv, off);
-        for (size_t b = 0; b < rb * m / bb; b++)
-            for (int j = 0; j < n_fields; j++) {
-                uint16_t h = rand_scale();
-                memcpy(w + b * bb + off[j], &h, 2);
-            }
+    for (size_t ti = 0; ti < N_OTHER_TYPES; ti++) {
+        uint32_t type = other_types[ti];
+        uint8_t *w = rand_type(type, m, n);
         slm_matmul_quant_ref(type, w, &a, 0, m, y, m);
         int bad = 0;
         for (int r = 0; r < m; r++) {
@@ -850,6 +856,38 @@ static void test_damaged(void) {
     acts_free(&b);
 }
 
+// The other types' products against the reference, bit for bit: shapes that
+// cross the 16-token and 64-block chunks, damaged activations too.
+static void test_matmul_types(void) {
+    static const int cases[][6] = {{3, 256, 1, 0, 3, 3}, {5, 512, 19, 1, 5, 7}, {2, 2304, 3, 0, 2, 2}, {4, 256, 33, 2, 4, 4}};
+    for (size_t ti = 0; ti < N_OTHER_TYPES; ti++)
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            int m = cases[c][0], n = cases[c][1], T = cases[c][2], r0 = cases[c][3], r1 = cases[c][4], ldy = cases[c][5];
+            uint8_t *w = rand_type(other_types[ti], m, n);
+            float *x = c == 3 ? NULL : rand_act_rows(T, n);
+            if (!x) {   // rows of damaged blocks, repeated across the width
+                x = xmalloc((size_t)T * n * sizeof *x);
+                float *d = damaged_acts(T);
+                for (int t = 0; t < T; t++)
+                    for (int i = 0; i < n; i++) x[(size_t)t * n + i] = d[(size_t)t * N_DAMAGED * SLM_QK + i % (N_DAMAGED * SLM_QK)];
+                free(d);
+            }
+            slm_acts a, b;
+            make_acts(S, x, T, n, &a);
+            make_acts(K, x, T, n, &b);
+            size_t ny = (size_t)(T - 1) * ldy + m;
+            float *ya = xmalloc(ny * sizeof *ya), *yb = xmalloc(ny * sizeof *yb);
+            for (size_t i = 0; i < ny; i++) ya[i] = yb[i] = -12345.0f;
+            S->matmul_quant(other_types[ti], w, &a, r0, r1, ya, ldy);
+            K->matmul_quant(other_types[ti], w, &b, r0, r1, yb, ldy);
+            CHECK(first_kind_diff(ya, yb, ny) < 0, "%s matmul_quant type %u m=%d n=%d T=%d: first diff at %d", K->name,
+                  other_types[ti], m, n, T, first_kind_diff(ya, yb, ny));
+            free(w), free(x), free(ya), free(yb);
+            acts_free(&a);
+            acts_free(&b);
+        }
+}
+
 int main(void) {
     test_f16_conversion();
     test_expf();
@@ -873,6 +911,7 @@ int main(void) {
         test_rope();
         test_rows();
         test_damaged();
+        test_matmul_types();
     }
     if (!tested) printf("no SIMD backend in this build; only the reference was checked\n");
     TEST_END();

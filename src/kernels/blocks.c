@@ -44,119 +44,114 @@ static int scale_q3_k(const uint8_t *s, int i) {
     return (lo | hi << 4) - 32;
 }
 
-static void no_min(slm_qblock *q) {
-    q->sc[0] = q->sc[1] = 1;
-    q->mn[0] = q->mn[1] = 0;
-    q->dm = 0.0f;
-    q->has_min = 0;
+static void set_scales(slm_qblock *q, int sc0, int sc1, int mn0, int mn1, float d, float dm, int has_min) {
+    q->sc[0] = (int16_t)sc0, q->sc[1] = (int16_t)sc1, q->mn[0] = (int16_t)mn0, q->mn[1] = (int16_t)mn1;
+    q->d = d, q->dm = dm, q->has_min = has_min;
+}
+
+// Where block b starts: 32-value types have one block per 32 values, the
+// others a super-block per 256 (b / 8), of which b is the (b % 8)-th 32.
+static const uint8_t *block_at(uint32_t type, const void *row, int b) {
+    int bytes_256 = slm_quant_row_bytes(type, 256), per_256 = (type >= SLM_TYPE_Q2_K && type <= SLM_TYPE_Q6_K) ||
+                                                             type == SLM_TYPE_IQ4_XS;
+    return (const uint8_t *)row + (per_256 ? (size_t)(b / 8) * bytes_256 : (size_t)b * (bytes_256 / 8));
+}
+
+void slm_qblock_scales(uint32_t type, const void *row, int b, slm_qblock *q) {
+    const uint8_t *x = block_at(type, row, b);
+    int sub = b % 8, sc, mn;
+    switch (type) {
+    case SLM_TYPE_Q4_1: case SLM_TYPE_Q5_1: set_scales(q, 1, 1, 1, 1, f16_at(x), f16_at(x + 2), 1); return;
+    case SLM_TYPE_Q2_K:
+        set_scales(q, x[2 * sub] & 15, x[2 * sub + 1] & 15, x[2 * sub] >> 4, x[2 * sub + 1] >> 4, f16_at(x + 80),
+                   -f16_at(x + 82), 1);
+        return;
+    case SLM_TYPE_Q3_K:
+        set_scales(q, scale_q3_k(x + 96, 2 * sub), scale_q3_k(x + 96, 2 * sub + 1), 0, 0, f16_at(x + 108), 0.0f, 0);
+        return;
+    case SLM_TYPE_Q4_K: case SLM_TYPE_Q5_K:
+        scale_min_k4(x + 4, sub, &sc, &mn);
+        set_scales(q, sc, sc, mn, mn, f16_at(x), -f16_at(x + 2), 1);
+        return;
+    case SLM_TYPE_Q6_K: {
+        const int8_t *s = (const int8_t *)(x + 192) + 8 * (sub / 4) + 2 * (sub % 4);
+        set_scales(q, s[0], s[1], 0, 0, f16_at(x + 208), 0.0f, 0);
+        return;
+    }
+    case SLM_TYPE_IQ4_XS: {
+        int ls = ((x[4 + sub / 2] >> (4 * (sub % 2))) & 15) | (((x[2] | x[3] << 8) >> (2 * sub)) & 3) << 4;
+        set_scales(q, ls - 32, ls - 32, 0, 0, f16_at(x), 0.0f, 0);
+        return;
+    }
+    default:   // Q4_0, Q5_0, Q8_0, IQ4_NL: one f16 scale first
+        set_scales(q, 1, 1, 0, 0, f16_at(x), 0.0f, 0);
+        return;
+    }
 }
 
 void slm_qblock_decode(uint32_t type, const void *row, int b, slm_qblock *q) {
-    const uint8_t *r = row;
-    int sub = b % 8;   // the 32 values' place in a 256-value super-block
+    const uint8_t *x = block_at(type, row, b);
+    int sub = b % 8;
+    slm_qblock_scales(type, row, b, q);
     switch (type) {
-    case SLM_TYPE_Q4_0: {
-        const uint8_t *x = r + (size_t)b * 18;
+    case SLM_TYPE_Q4_0:
         for (int e = 0; e < 32; e++) q->w[e] = (int8_t)(nibble(x + 2, e) - 8);
-        no_min(q);
-        q->d = f16_at(x);
         return;
-    }
-    case SLM_TYPE_Q8_0: {
-        const uint8_t *x = r + (size_t)b * 34;
-        memcpy(q->w, x + 2, 32);
-        no_min(q);
-        q->d = f16_at(x);
-        return;
-    }
-    case SLM_TYPE_Q4_1: {
-        const uint8_t *x = r + (size_t)b * 20;
+    case SLM_TYPE_Q8_0: memcpy(q->w, x + 2, 32); return;
+    case SLM_TYPE_Q4_1:
         for (int e = 0; e < 32; e++) q->w[e] = (int8_t)nibble(x + 4, e);
-        q->sc[0] = q->sc[1] = q->mn[0] = q->mn[1] = 1;
-        q->d = f16_at(x), q->dm = f16_at(x + 2), q->has_min = 1;
         return;
-    }
     case SLM_TYPE_Q5_0:
     case SLM_TYPE_Q5_1: {
         int q5_1 = type == SLM_TYPE_Q5_1;
-        const uint8_t *x = r + (size_t)b * (q5_1 ? 24 : 22), *qh = x + (q5_1 ? 4 : 2);
+        const uint8_t *qh = x + (q5_1 ? 4 : 2);
         uint32_t h = (uint32_t)qh[0] | (uint32_t)qh[1] << 8 | (uint32_t)qh[2] << 16 | (uint32_t)qh[3] << 24;
         for (int e = 0; e < 32; e++) q->w[e] = (int8_t)((nibble(qh + 4, e) | ((h >> e) & 1) << 4) - (q5_1 ? 0 : 16));
-        if (q5_1) {
-            q->sc[0] = q->sc[1] = q->mn[0] = q->mn[1] = 1;
-            q->d = f16_at(x), q->dm = f16_at(x + 2), q->has_min = 1;
-        } else {
-            no_min(q);
-            q->d = f16_at(x);
-        }
         return;
     }
-    case SLM_TYPE_IQ4_NL: {
-        const uint8_t *x = r + (size_t)b * 18;
+    case SLM_TYPE_IQ4_NL:
         for (int e = 0; e < 32; e++) q->w[e] = kvalues_iq4nl[nibble(x + 2, e)];
-        no_min(q);
-        q->d = f16_at(x);
         return;
-    }
     case SLM_TYPE_Q2_K: {
-        const uint8_t *x = r + (size_t)(b / 8) * 84, *qs = x + 16;
+        const uint8_t *qs = x + 16;
         for (int i = 0; i < 32; i++) {
             int e = 32 * sub + i;
             q->w[i] = (int8_t)((qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3);
         }
-        for (int h = 0; h < 2; h++) q->sc[h] = x[2 * sub + h] & 15, q->mn[h] = x[2 * sub + h] >> 4;
-        q->d = f16_at(x + 80), q->dm = -f16_at(x + 82), q->has_min = 1;
         return;
     }
     case SLM_TYPE_Q3_K: {
-        const uint8_t *x = r + (size_t)(b / 8) * 110, *hm = x, *qs = x + 32, *sc = x + 96;
+        const uint8_t *hm = x, *qs = x + 32;
+        int n = sub / 4, j = sub % 4;
         for (int i = 0; i < 32; i++) {
-            int e = 32 * sub + i, n = e / 128, j = (e % 128) / 32;
             int lo = (qs[32 * n + i] >> (2 * j)) & 3, high = (hm[i] >> (4 * n + j)) & 1;
             q->w[i] = (int8_t)(lo - (high ? 0 : 4));
         }
-        q->mn[0] = q->mn[1] = 0;
-        for (int h = 0; h < 2; h++) q->sc[h] = (int16_t)scale_q3_k(sc, 2 * sub + h);
-        q->d = f16_at(x + 108), q->dm = 0.0f, q->has_min = 0;
         return;
     }
     case SLM_TYPE_Q4_K:
     case SLM_TYPE_Q5_K: {
         int q5 = type == SLM_TYPE_Q5_K;
-        const uint8_t *x = r + (size_t)(b / 8) * (q5 ? 176 : 144), *scales = x + 4, *qh = x + 16;
-        const uint8_t *qs = x + (q5 ? 48 : 16) + 32 * (sub / 2);
+        const uint8_t *qh = x + 16, *qs = x + (q5 ? 48 : 16) + 32 * (sub / 2);
         for (int i = 0; i < 32; i++) {
             int v = sub % 2 ? qs[i] >> 4 : qs[i] & 15;
             if (q5) v |= ((qh[i] >> sub) & 1) << 4;
             q->w[i] = (int8_t)v;
         }
-        int sc, mn;
-        scale_min_k4(scales, sub, &sc, &mn);
-        q->sc[0] = q->sc[1] = (int16_t)sc, q->mn[0] = q->mn[1] = (int16_t)mn;
-        q->d = f16_at(x), q->dm = -f16_at(x + 2), q->has_min = 1;
         return;
     }
     case SLM_TYPE_Q6_K: {
-        const uint8_t *x = r + (size_t)(b / 8) * 210, *ql = x, *qh = x + 128;
-        const int8_t *sc = (const int8_t *)(x + 192);
+        const uint8_t *ql = x, *qh = x + 128;
         int n = sub / 4, k = sub % 4;   // the 128-value half, the quarter in it
         for (int l = 0; l < 32; l++) {
             int lo = ql[64 * n + l + 32 * (k & 1)], v = (k < 2 ? lo & 15 : lo >> 4) | ((qh[32 * n + l] >> (2 * k)) & 3) << 4;
             q->w[l] = (int8_t)(v - 32);
         }
-        q->mn[0] = q->mn[1] = 0;
-        for (int h = 0; h < 2; h++) q->sc[h] = sc[8 * n + 2 * k + h];
-        q->d = f16_at(x + 208), q->dm = 0.0f, q->has_min = 0;
         return;
     }
     case SLM_TYPE_IQ4_XS: {
-        const uint8_t *x = r + (size_t)(b / 8) * 136, *qs = x + 8 + 16 * sub;
-        int scales_h = x[2] | x[3] << 8;
-        int ls = ((x[4 + sub / 2] >> (4 * (sub % 2))) & 15) | ((scales_h >> (2 * sub)) & 3) << 4;
+        const uint8_t *qs = x + 8 + 16 * sub;
         for (int e = 0; e < 32; e++) q->w[e] = kvalues_iq4nl[nibble(qs, e)];
-        no_min(q);
-        q->sc[0] = q->sc[1] = (int16_t)(ls - 32);
-        q->d = f16_at(x);
         return;
     }
     }

@@ -180,8 +180,10 @@ typedef struct {
     int has_min;
 } slm_qblock;
 
-// Block b (of 32 values) of one row of a quantized type.
+// Block b (of 32 values) of one row of a quantized type: all of it, or only
+// its scales, mins and float scales (for backends that unpack w themselves).
 void slm_qblock_decode(uint32_t type, const void *row, int b, slm_qblock *out);
+void slm_qblock_scales(uint32_t type, const void *row, int b, slm_qblock *out);
 // Bytes of a row of n values of a quantized type (0 if not one).
 int slm_quant_row_bytes(uint32_t type, int n);
 // The reference product and row of the common form, for every quantized type,

@@ -719,6 +719,217 @@ static void row_f16(const uint16_t *W, int row, int n, float *out) {
     for (; i < n; i++) out[i] = slm_f16_to_f32(w[i]);
 }
 
+// ---- every other quantized type: the common form (kernels.h) -------------------
+//
+// A block's 32 weights are unpacked to int8 (here, for the types of a Q4_K_M
+// file: Q4_K, Q5_K, Q6_K and Q5_0; by blocks.c for the rest), then one
+// product serves every type: the exact group-of-4 sums as for Q8_0, times
+// the half's integer scale, into the lanes, and the min term.
+
+// 32 bytes with byte e = 16 if bit e of h is set, else 0.
+static inline __m256i bit_bytes_16(uint32_t h) {
+    const __m256i which = _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)h), which);   // byte e: byte e/8 of h
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit), _mm256_set1_epi8(16));
+}
+
+static inline void unpack_block(uint32_t type, const uint8_t *row, int b, slm_qblock *q) {
+    const __m256i low4 = _mm256_set1_epi8(15);
+    int sub = b % 8;
+    __m256i w;
+    switch (type) {
+    case SLM_TYPE_Q4_K:
+    case SLM_TYPE_Q5_K: {
+        int q5 = type == SLM_TYPE_Q5_K;
+        const uint8_t *x = row + (size_t)(b / 8) * (q5 ? 176 : 144);
+        __m256i v = _mm256_loadu_si256((const __m256i *)(x + (q5 ? 48 : 16) + 32 * (sub / 2)));
+        w = _mm256_and_si256(sub % 2 ? _mm256_srli_epi16(v, 4) : v, low4);
+        if (q5) {   // bit `sub` of each qh byte, as 16
+            __m256i h = _mm256_srl_epi16(_mm256_loadu_si256((const __m256i *)(x + 16)), _mm_cvtsi32_si128(sub));
+            w = _mm256_or_si256(w, _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi8(1)), 4));
+        }
+        break;
+    }
+    case SLM_TYPE_Q6_K: {
+        const uint8_t *x = row + (size_t)(b / 8) * 210;
+        int n = sub / 4, k = sub % 4;
+        __m256i lo = _mm256_loadu_si256((const __m256i *)(x + 64 * n + 32 * (k & 1)));
+        __m256i h = _mm256_srl_epi16(_mm256_loadu_si256((const __m256i *)(x + 128 + 32 * n)), _mm_cvtsi32_si128(2 * k));
+        w = _mm256_or_si256(_mm256_and_si256(k < 2 ? lo : _mm256_srli_epi16(lo, 4), low4),
+                            _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi8(3)), 4));
+        w = _mm256_sub_epi8(w, _mm256_set1_epi8(32));
+        break;
+    }
+    case SLM_TYPE_Q5_0: {
+        const uint8_t *x = row + (size_t)b * 22;
+        uint32_t h;
+        memcpy(&h, x + 2, 4);
+        __m128i qs = _mm_loadu_si128((const __m128i *)(x + 6));
+        __m256i nib = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(qs, 4), _mm_set1_epi8(15)), _mm_and_si128(qs, _mm_set1_epi8(15)));
+        w = _mm256_sub_epi8(_mm256_or_si256(nib, bit_bytes_16(h)), _mm256_set1_epi8(16));
+        break;
+    }
+    default:
+        slm_qblock_decode(type, row, b, q);
+        return;
+    }
+    slm_qblock_scales(type, row, b, q);
+    _mm256_storeu_si256((__m256i *)q->w, w);
+}
+
+// lanes + sc * (w . a in groups of 4) * (d * da) [+ mn * g * (dm * da)], as kernels.h says.
+static inline __m256 qblock_lanes(__m256 lanes, const slm_qblock *q, const int8_t *x, const int32_t *g, float da) {
+    __m256i w = _mm256_loadu_si256((const __m256i *)q->w), a = _mm256_loadu_si256((const __m256i *)x);
+    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w)), _mm256_set1_epi16(1));
+    __m256i sc = _mm256_setr_epi32(q->sc[0], q->sc[0], q->sc[0], q->sc[0], q->sc[1], q->sc[1], q->sc[1], q->sc[1]);
+    lanes = _mm256_add_ps(lanes, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_mullo_epi32(p, sc)), _mm256_set1_ps(q->d * da)));
+    if (q->has_min) {
+        __m256i mn = _mm256_setr_epi32(q->mn[0], q->mn[0], q->mn[0], q->mn[0], q->mn[1], q->mn[1], q->mn[1], q->mn[1]);
+        __m256i m = _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i *)g), mn);
+        lanes = _mm256_add_ps(lanes, _mm256_mul_ps(_mm256_cvtepi32_ps(m), _mm256_set1_ps(q->dm * da)));
+    }
+    return lanes;
+}
+
+// Q4_K and Q6_K (all of a Q4_K_M file but its Q8_0/Q5_0 fallbacks) have
+// their own loops: a super-block's header is read once for its 8 blocks and
+// its weights unpacked once for up to 8 tokens; the lanes follow the common
+// form's rule exactly ((float)(sc * p) is (float)p * (float)sc, both exact).
+
+// The 8 scales and mins of a Q4_K/Q5_K super-block, as floats.
+static inline void k4_scales(const uint8_t *s, float sc[8], float mn[8]) {
+    for (int j = 0; j < 4; j++) {
+        sc[j] = (float)(s[j] & 63), mn[j] = (float)(s[j + 4] & 63);
+        sc[j + 4] = (float)((s[j + 8] & 15) | (s[j] >> 6) << 4), mn[j + 4] = (float)((s[j + 8] >> 4) | (s[j + 4] >> 6) << 4);
+    }
+}
+
+// lanes + ((float)p * sc) * s: p the exact group-of-4 sums of unsigned u and a, less off * g.
+static inline __m256 k_lanes(__m256 lanes, __m256i u, const int8_t *x, __m256i off_g, __m256 sc, float s) {
+    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(u, _mm256_loadu_si256((const __m256i *)x)), _mm256_set1_epi16(1));
+    p = _mm256_sub_epi32(p, off_g);
+    return _mm256_add_ps(lanes, _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(p), sc), _mm256_set1_ps(s)));
+}
+
+static void matmul_q4_k(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
+    enum { TOKENS = 8 };
+    int n = a->n, nb = n / SLM_QK, ns = n / SLM_QK_K;
+    const __m256i low4 = _mm256_set1_epi8(15);
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *row = (const uint8_t *)W + (size_t)r * ns * 144;
+        for (int t0 = 0; t0 < a->T; t0 += TOKENS) {
+            int t1 = t0 + TOKENS < a->T ? t0 + TOKENS : a->T;
+            __m256 lanes[TOKENS];
+            for (int t = t0; t < t1; t++) lanes[t - t0] = _mm256_setzero_ps();
+            for (int sb = 0; sb < ns; sb++) {
+                const uint8_t *x = row + (size_t)sb * 144;
+                float d = slm_f16_to_f32((uint16_t)(x[0] | x[1] << 8)), dmin = -slm_f16_to_f32((uint16_t)(x[2] | x[3] << 8));
+                float sc[8], mn[8];
+                k4_scales(x + 4, sc, mn);
+                __m256i u[8];
+                for (int c = 0; c < 4; c++) {
+                    __m256i v = _mm256_loadu_si256((const __m256i *)(x + 16 + 32 * c));
+                    u[2 * c] = _mm256_and_si256(v, low4), u[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+                }
+                for (int t = t0; t < t1; t++) {
+                    int b0 = sb * 8;
+                    const int8_t *q = a->q + (size_t)t * n + (size_t)b0 * SLM_QK;
+                    const int32_t *g = a->g + ((size_t)t * n + (size_t)b0 * SLM_QK) / 4;
+                    const float *da = a->d + (size_t)t * nb + b0;
+                    __m256 l = lanes[t - t0];
+                    for (int j = 0; j < 8; j++) {
+                        l = k_lanes(l, u[j], q + j * SLM_QK, _mm256_setzero_si256(), _mm256_set1_ps(sc[j]), d * da[j]);
+                        __m256 m = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(g + 8 * j))), _mm256_set1_ps(mn[j]));
+                        l = _mm256_add_ps(l, _mm256_mul_ps(m, _mm256_set1_ps(dmin * da[j])));
+                    }
+                    lanes[t - t0] = l;
+                }
+            }
+            for (int t = t0; t < t1; t++) Y[(size_t)t * ldy + r] = lanes_combine(lanes[t - t0]);
+        }
+    }
+}
+
+// Q6_K's 6-bit values are unpacked unsigned (0..63); the -32 comes off as 32 g.
+static void matmul_q6_k(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
+    enum { TOKENS = 8 };
+    int n = a->n, nb = n / SLM_QK, ns = n / SLM_QK_K;
+    const __m256i low4 = _mm256_set1_epi8(15), three = _mm256_set1_epi8(3);
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *row = (const uint8_t *)W + (size_t)r * ns * 210;
+        for (int t0 = 0; t0 < a->T; t0 += TOKENS) {
+            int t1 = t0 + TOKENS < a->T ? t0 + TOKENS : a->T;
+            __m256 lanes[TOKENS];
+            for (int t = t0; t < t1; t++) lanes[t - t0] = _mm256_setzero_ps();
+            for (int sb = 0; sb < ns; sb++) {
+                const uint8_t *x = row + (size_t)sb * 210;
+                const int8_t *scales = (const int8_t *)(x + 192);
+                float d = slm_f16_to_f32((uint16_t)(x[208] | x[209] << 8));
+                __m256i u[8];
+                __m256 sc[8];
+                for (int half = 0; half < 2; half++) {
+                    __m256i l0 = _mm256_loadu_si256((const __m256i *)(x + 64 * half));
+                    __m256i l1 = _mm256_loadu_si256((const __m256i *)(x + 64 * half + 32));
+                    __m256i h = _mm256_loadu_si256((const __m256i *)(x + 128 + 32 * half));
+                    __m256i lo[4] = {_mm256_and_si256(l0, low4), _mm256_and_si256(l1, low4),
+                                     _mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4)};
+                    for (int k = 0; k < 4; k++) {
+                        __m256i hk = _mm256_and_si256(_mm256_srli_epi16(h, 2 * k), three);
+                        u[4 * half + k] = _mm256_or_si256(lo[k], _mm256_slli_epi16(hk, 4));
+                        const int8_t *s2 = scales + 8 * half + 2 * k;
+                        sc[4 * half + k] = _mm256_set_m128(_mm_set1_ps((float)s2[1]), _mm_set1_ps((float)s2[0]));
+                    }
+                }
+                for (int t = t0; t < t1; t++) {
+                    int b0 = sb * 8;
+                    const int8_t *q = a->q + (size_t)t * n + (size_t)b0 * SLM_QK;
+                    const int32_t *g = a->g + ((size_t)t * n + (size_t)b0 * SLM_QK) / 4;
+                    const float *da = a->d + (size_t)t * nb + b0;
+                    __m256 l = lanes[t - t0];
+                    for (int j = 0; j < 8; j++) {
+                        __m256i off = _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(g + 8 * j)), 5);
+                        l = k_lanes(l, u[j], q + j * SLM_QK, off, sc[j], d * da[j]);
+                    }
+                    lanes[t - t0] = l;
+                }
+            }
+            for (int t = t0; t < t1; t++) Y[(size_t)t * ldy + r] = lanes_combine(lanes[t - t0]);
+        }
+    }
+}
+
+// As slm_matmul_quant_ref: blocks unpacked 64 at a time, used by up to 16 tokens.
+static void matmul_common(uint32_t type, const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
+    enum { BLOCKS = 64, TOKENS = 16 };
+    int n = a->n, nb = n / SLM_QK;
+    size_t row_bytes = (size_t)slm_quant_row_bytes(type, n);
+    if (type == SLM_TYPE_Q4_K) { matmul_q4_k(W, a, r0, r1, Y, ldy); return; }
+    if (type == SLM_TYPE_Q6_K) { matmul_q6_k(W, a, r0, r1, Y, ldy); return; }
+    slm_qblock q[BLOCKS];
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
+        for (int t0 = 0; t0 < a->T; t0 += TOKENS) {
+            int t1 = t0 + TOKENS < a->T ? t0 + TOKENS : a->T;
+            __m256 lanes[TOKENS];
+            for (int t = t0; t < t1; t++) lanes[t - t0] = _mm256_setzero_ps();
+            for (int b0 = 0; b0 < nb; b0 += BLOCKS) {
+                int b1 = b0 + BLOCKS < nb ? b0 + BLOCKS : nb;
+                for (int b = b0; b < b1; b++) unpack_block(type, row, b, &q[b - b0]);
+                for (int t = t0; t < t1; t++) {
+                    const int8_t *x = a->q + (size_t)t * n;
+                    const int32_t *g = a->g + (size_t)t * n / 4;
+                    const float *da = a->d + (size_t)t * nb;
+                    __m256 l = lanes[t - t0];
+                    for (int b = b0; b < b1; b++) l = qblock_lanes(l, &q[b - b0], x + b * SLM_QK, g + b * 8, da[b]);
+                    lanes[t - t0] = l;
+                }
+            }
+            for (int t = t0; t < t1; t++) Y[(size_t)t * ldy + r] = lanes_combine(lanes[t - t0]);
+        }
+    }
+}
+
 #if defined(SLM_X86_VNNI_EVEX)
 const slm_kernels slm_kernels_avx512vnni = {
     .name = "avx512vnni",
@@ -748,7 +959,7 @@ const slm_kernels slm_kernels_avx2 = {
     .row_q4_0 = row_q4_0,
     .row_q8_0 = row_q8_0,
     .row_f16 = row_f16,
-    .matmul_quant = slm_matmul_quant_ref,
+    .matmul_quant = matmul_common,
     .row_quant = slm_row_quant_ref,
     .matmul_bf16 = slm_matmul_bf16_ref,
     .row_bf16 = slm_row_bf16_ref,
