@@ -443,6 +443,47 @@ static void row_f16(const uint16_t *W, int row, int n, float *out) {
     for (; i < n; i++) out[i] = slm_f16_to_f32(w[i]);
 }
 
+// ---- every other quantized type: the common form (kernels.h) -------------------
+//
+// Blocks unpacked to int8 by blocks.c, then one product for every type: the
+// group-of-4 sums as for Q8_0, times the halves' integer scales (exact in
+// float), and the min term. (AVX2 and wasm have own loops for Q4_K and Q6_K.)
+static void matmul_common(uint32_t type, const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
+    enum { BLOCKS = 32, TOKENS = 8 };
+    int n = a->n, nb = n / SLM_QK;
+    size_t row_bytes = (size_t)slm_quant_row_bytes(type, n);
+    slm_qblock q[BLOCKS];
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
+        for (int t0 = 0; t0 < a->T; t0 += TOKENS) {
+            int t1 = t0 + TOKENS < a->T ? t0 + TOKENS : a->T;
+            float32x4_t lo[TOKENS], hi[TOKENS];
+            for (int t = 0; t < t1 - t0; t++) lo[t] = hi[t] = vdupq_n_f32(0.0f);
+            for (int b0 = 0; b0 < nb; b0 += BLOCKS) {
+                int b1 = b0 + BLOCKS < nb ? b0 + BLOCKS : nb;
+                for (int b = b0; b < b1; b++) slm_qblock_decode(type, row, b, &q[b - b0]);
+                for (int t = t0; t < t1; t++)
+                    for (int b = b0; b < b1; b++) {
+                        const slm_qblock *w = &q[b - b0];
+                        const int8_t *x = a->q + (size_t)t * n + (size_t)b * SLM_QK;
+                        const int32_t *g = a->g + ((size_t)t * n + (size_t)b * SLM_QK) / 4;
+                        float da = a->d[(size_t)t * nb + b];
+                        float32x4_t s = vdupq_n_f32(w->d * da);
+                        int32x4_t p_lo = dot16(vld1q_s8(w->w), vld1q_s8(x)), p_hi = dot16(vld1q_s8(w->w + 16), vld1q_s8(x + 16));
+                        lo[t - t0] = vaddq_f32(lo[t - t0], vmulq_f32(vmulq_n_f32(vcvtq_f32_s32(p_lo), (float)w->sc[0]), s));
+                        hi[t - t0] = vaddq_f32(hi[t - t0], vmulq_f32(vmulq_n_f32(vcvtq_f32_s32(p_hi), (float)w->sc[1]), s));
+                        if (w->has_min) {
+                            float32x4_t sm = vdupq_n_f32(w->dm * da);
+                            lo[t - t0] = vaddq_f32(lo[t - t0], vmulq_f32(vmulq_n_f32(vcvtq_f32_s32(vld1q_s32(g)), (float)w->mn[0]), sm));
+                            hi[t - t0] = vaddq_f32(hi[t - t0], vmulq_f32(vmulq_n_f32(vcvtq_f32_s32(vld1q_s32(g + 4)), (float)w->mn[1]), sm));
+                        }
+                    }
+            }
+            for (int t = t0; t < t1; t++) Y[(size_t)t * ldy + r] = lanes_combine(lo[t - t0], hi[t - t0]);
+        }
+    }
+}
+
 const slm_kernels slm_kernels_neon = {
     .name = "neon",
     .quantize_acts = quantize_acts,
@@ -464,7 +505,7 @@ const slm_kernels slm_kernels_neon = {
     .row_q4_0 = row_q4_0,
     .row_q8_0 = row_q8_0,
     .row_f16 = row_f16,
-    .matmul_quant = slm_matmul_quant_ref,
+    .matmul_quant = matmul_common,
     .row_quant = slm_row_quant_ref,
     .matmul_bf16 = slm_matmul_bf16_ref,
     .row_bf16 = slm_row_bf16_ref,

@@ -131,8 +131,9 @@ typedef struct slm_kernels {
     void (*row_f16)(const uint16_t *W, int row, int n, float *out);
 
     // Every other type (Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K .. Q6_K, IQ4_XS; BF16):
-    // by the common form below. No backend has its own kernels for them yet:
-    // all take the reference (slm_matmul_quant_ref ...).
+    // by the common form below. Each SIMD backend unpacks blocks and takes one
+    // product for all (AVX2 and wasm with own loops for Q4_K and Q6_K); rows
+    // and BF16 use the reference (slm_row_quant_ref ...) everywhere.
     void (*matmul_quant)(uint32_t type, const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy);
     void (*row_quant)(uint32_t type, const void *W, int row, int n, float *out);
     void (*matmul_bf16)(const uint16_t *W, const float *X, int T, int n, int r0, int r1, float *Y, int ldy);
@@ -187,12 +188,20 @@ void slm_qblock_scales(uint32_t type, const void *row, int b, slm_qblock *out);
 // Bytes of a row of n values of a quantized type (0 if not one).
 int slm_quant_row_bytes(uint32_t type, int n);
 // The reference product and row of the common form, for every quantized type,
-// and of BF16 weights (as matmul_f16, with bf16 values). Backends without
-// hand-written kernels for a type use these: the same bits by construction.
+// and of BF16 weights (as matmul_f16, with bf16 values): the scalar backend's,
+// and what the others must match bit for bit (tests/test_kernels.c).
 void slm_matmul_quant_ref(uint32_t type, const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy);
 void slm_row_quant_ref(uint32_t type, const void *W, int row, int n, float *out);
 void slm_matmul_bf16_ref(const uint16_t *W, const float *X, int T, int n, int r0, int r1, float *Y, int ldy);
 void slm_row_bf16_ref(const uint16_t *W, int row, int n, float *out);
+
+// The 8 scales and mins of a Q4_K/Q5_K super-block (its 12 packed bytes), as floats.
+static inline void slm_k4_scales(const uint8_t *s, float sc[8], float mn[8]) {
+    for (int j = 0; j < 4; j++) {
+        sc[j] = (float)(s[j] & 63), mn[j] = (float)(s[j + 4] & 63);
+        sc[j + 4] = (float)((s[j + 8] & 15) | (s[j] >> 6) << 4), mn[j + 4] = (float)((s[j + 8] >> 4) | (s[j + 4] >> 6) << 4);
+    }
+}
 
 // The lane-sum combine, shared by every backend's scalar tail code.
 static inline float slm_lanes_combine(const float l[8]) {

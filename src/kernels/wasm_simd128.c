@@ -656,6 +656,172 @@ static void row_f16(const uint16_t *W, int row, int n, float *out) {
     for (; i < n; i++) out[i] = slm_f16_to_f32(w[i]);
 }
 
+// ---- every other quantized type: the common form (kernels.h) -------------------
+//
+// As on AVX2: blocks unpacked to int8 (blocks.c), one product for every type,
+// and own loops for Q4_K and Q6_K. Weights are taken to int16 in q16 order
+// (even and odd elements of each half), so that two i32x4 dots give the
+// group-of-4 sums, as for Q4_0 and Q8_0 above.
+
+// 16 weights (bytes, signed or below 128) as int16: even and odd elements.
+static inline void w_i16(v128_t v, v128_t w[2]) {
+    w[0] = wasm_i16x8_shr(wasm_i16x8_shl(v, 8), 8);
+    w[1] = wasm_i16x8_shr(v, 8);
+}
+
+// lanes (lo: 0..3, hi: 4..7) + ((float)p * sc) * s [+ ((float)g * mn) * sm]; p = w . a less off * g.
+static inline void common_lanes(const v128_t w[4], const int16_t *q16, const int32_t *g, int off, v128_t sc_lo,
+                                v128_t sc_hi, float s, int has_min, v128_t mn_lo, v128_t mn_hi, float sm, v128_t *lo,
+                                v128_t *hi) {
+    v128_t A[4];
+    load_acts(q16, A);
+    v128_t g_lo = wasm_v128_load(g), g_hi = wasm_v128_load(g + 4);
+    v128_t p_lo = wasm_i32x4_add(wasm_i32x4_dot_i16x8(w[0], A[0]), wasm_i32x4_dot_i16x8(w[1], A[1]));
+    v128_t p_hi = wasm_i32x4_add(wasm_i32x4_dot_i16x8(w[2], A[2]), wasm_i32x4_dot_i16x8(w[3], A[3]));
+    if (off) {
+        p_lo = wasm_i32x4_sub(p_lo, wasm_i32x4_shl(g_lo, off));
+        p_hi = wasm_i32x4_sub(p_hi, wasm_i32x4_shl(g_hi, off));
+    }
+    v128_t sv = wasm_f32x4_splat(s);
+    *lo = wasm_f32x4_add(*lo, wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(p_lo), sc_lo), sv));
+    *hi = wasm_f32x4_add(*hi, wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(p_hi), sc_hi), sv));
+    if (has_min) {
+        v128_t smv = wasm_f32x4_splat(sm);
+        *lo = wasm_f32x4_add(*lo, wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(g_lo), mn_lo), smv));
+        *hi = wasm_f32x4_add(*hi, wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(g_hi), mn_hi), smv));
+    }
+}
+
+typedef struct {
+    v128_t w[4];            // int16, q16 order
+    v128_t sc[2], mn[2];    // the halves' scales and mins as f32, in every lane
+    float d, dm;
+    int has_min;
+} wblock;
+
+static void unpack_wblock(uint32_t type, const uint8_t *row, int b, wblock *o) {
+    slm_qblock q;
+    slm_qblock_decode(type, row, b, &q);
+    w_i16(wasm_v128_load(q.w), o->w);
+    w_i16(wasm_v128_load(q.w + 16), o->w + 2);
+    for (int h = 0; h < 2; h++) o->sc[h] = wasm_f32x4_splat((float)q.sc[h]), o->mn[h] = wasm_f32x4_splat((float)q.mn[h]);
+    o->d = q.d, o->dm = q.dm, o->has_min = q.has_min;
+}
+
+// Q4_K: a super-block's header once, its weights unpacked once for up to 8 tokens.
+static void matmul_q4_k(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
+    enum { TOKENS = 8 };
+    int n = a->n, nb = n / SLM_QK, ns = n / SLM_QK_K;
+    const v128_t low4 = wasm_i8x16_const_splat(15);
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *row = (const uint8_t *)W + (size_t)r * ns * 144;
+        for (int t0 = 0; t0 < a->T; t0 += TOKENS) {
+            int t1 = t0 + TOKENS < a->T ? t0 + TOKENS : a->T;
+            v128_t lo[TOKENS], hi[TOKENS];
+            for (int t = 0; t < t1 - t0; t++) lo[t] = hi[t] = wasm_f32x4_const_splat(0.0f);
+            for (int sb = 0; sb < ns; sb++) {
+                const uint8_t *x = row + (size_t)sb * 144;
+                float d = slm_f16_to_f32((uint16_t)(x[0] | x[1] << 8)), dmin = -slm_f16_to_f32((uint16_t)(x[2] | x[3] << 8));
+                float sc[8], mn[8];
+                slm_k4_scales(x + 4, sc, mn);
+                v128_t w[8][4];
+                for (int c = 0; c < 4; c++)
+                    for (int h = 0; h < 2; h++) {
+                        v128_t v = wasm_v128_load(x + 16 + 32 * c + 16 * h);
+                        w_i16(wasm_v128_and(v, low4), w[2 * c] + 2 * h);
+                        w_i16(wasm_u8x16_shr(v, 4), w[2 * c + 1] + 2 * h);
+                    }
+                for (int t = t0; t < t1; t++) {
+                    int b0 = sb * 8;
+                    const int16_t *q16 = (const int16_t *)a->aux + ((size_t)t * nb + b0) * SLM_QK;
+                    const int32_t *g = a->g + ((size_t)t * n + (size_t)b0 * SLM_QK) / 4;
+                    const float *da = a->d + (size_t)t * nb + b0;
+                    for (int j = 0; j < 8; j++) {
+                        v128_t scv = wasm_f32x4_splat(sc[j]), mnv = wasm_f32x4_splat(mn[j]);
+                        common_lanes(w[j], q16 + j * SLM_QK, g + 8 * j, 0, scv, scv, d * da[j], 1, mnv, mnv, dmin * da[j],
+                                     &lo[t - t0], &hi[t - t0]);
+                    }
+                }
+            }
+            for (int t = t0; t < t1; t++) Y[(size_t)t * ldy + r] = lanes_combine(lo[t - t0], hi[t - t0]);
+        }
+    }
+}
+
+// Q6_K: unsigned 6-bit values (0..63), the -32 taken off as 32 g.
+static void matmul_q6_k(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
+    enum { TOKENS = 8 };
+    int n = a->n, nb = n / SLM_QK, ns = n / SLM_QK_K;
+    const v128_t low4 = wasm_i8x16_const_splat(15), three = wasm_i8x16_const_splat(3);
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *row = (const uint8_t *)W + (size_t)r * ns * 210;
+        for (int t0 = 0; t0 < a->T; t0 += TOKENS) {
+            int t1 = t0 + TOKENS < a->T ? t0 + TOKENS : a->T;
+            v128_t lo[TOKENS], hi[TOKENS];
+            for (int t = 0; t < t1 - t0; t++) lo[t] = hi[t] = wasm_f32x4_const_splat(0.0f);
+            for (int sb = 0; sb < ns; sb++) {
+                const uint8_t *x = row + (size_t)sb * 210;
+                const int8_t *scales = (const int8_t *)(x + 192);
+                float d = slm_f16_to_f32((uint16_t)(x[208] | x[209] << 8));
+                v128_t w[8][4];
+                for (int half = 0; half < 2; half++)
+                    for (int e = 0; e < 2; e++) {   // elements 0..15, 16..31 of each quarter
+                        v128_t l0 = wasm_v128_load(x + 64 * half + 16 * e), l1 = wasm_v128_load(x + 64 * half + 32 + 16 * e);
+                        v128_t h = wasm_v128_load(x + 128 + 32 * half + 16 * e);
+                        v128_t nib[4] = {wasm_v128_and(l0, low4), wasm_v128_and(l1, low4), wasm_u8x16_shr(l0, 4), wasm_u8x16_shr(l1, 4)};
+                        for (int k = 0; k < 4; k++) {
+                            v128_t hk = wasm_v128_and(wasm_u8x16_shr(h, 2 * k), three);
+                            w_i16(wasm_v128_or(nib[k], wasm_i8x16_shl(hk, 4)), w[4 * half + k] + 2 * e);
+                        }
+                    }
+                for (int t = t0; t < t1; t++) {
+                    int b0 = sb * 8;
+                    const int16_t *q16 = (const int16_t *)a->aux + ((size_t)t * nb + b0) * SLM_QK;
+                    const int32_t *g = a->g + ((size_t)t * n + (size_t)b0 * SLM_QK) / 4;
+                    const float *da = a->d + (size_t)t * nb + b0;
+                    for (int j = 0; j < 8; j++) {
+                        const int8_t *s2 = scales + 8 * (j / 4) + 2 * (j % 4);
+                        v128_t none = wasm_f32x4_const_splat(0.0f);
+                        common_lanes(w[j], q16 + j * SLM_QK, g + 8 * j, 5, wasm_f32x4_splat((float)s2[0]),
+                                     wasm_f32x4_splat((float)s2[1]), d * da[j], 0, none, none, 0.0f, &lo[t - t0], &hi[t - t0]);
+                    }
+                }
+            }
+            for (int t = t0; t < t1; t++) Y[(size_t)t * ldy + r] = lanes_combine(lo[t - t0], hi[t - t0]);
+        }
+    }
+}
+
+static void matmul_common(uint32_t type, const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
+    enum { BLOCKS = 32, TOKENS = 8 };
+    if (type == SLM_TYPE_Q4_K) { matmul_q4_k(W, a, r0, r1, Y, ldy); return; }
+    if (type == SLM_TYPE_Q6_K) { matmul_q6_k(W, a, r0, r1, Y, ldy); return; }
+    int n = a->n, nb = n / SLM_QK;
+    size_t row_bytes = (size_t)slm_quant_row_bytes(type, n);
+    wblock q[BLOCKS];
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
+        for (int t0 = 0; t0 < a->T; t0 += TOKENS) {
+            int t1 = t0 + TOKENS < a->T ? t0 + TOKENS : a->T;
+            v128_t lo[TOKENS], hi[TOKENS];
+            for (int t = 0; t < t1 - t0; t++) lo[t] = hi[t] = wasm_f32x4_const_splat(0.0f);
+            for (int b0 = 0; b0 < nb; b0 += BLOCKS) {
+                int b1 = b0 + BLOCKS < nb ? b0 + BLOCKS : nb;
+                for (int b = b0; b < b1; b++) unpack_wblock(type, row, b, &q[b - b0]);
+                for (int t = t0; t < t1; t++)
+                    for (int b = b0; b < b1; b++) {
+                        const wblock *w = &q[b - b0];
+                        float da = a->d[(size_t)t * nb + b];
+                        common_lanes(w->w, (const int16_t *)a->aux + ((size_t)t * nb + b) * SLM_QK,
+                                     a->g + ((size_t)t * n + (size_t)b * SLM_QK) / 4, 0, w->sc[0], w->sc[1], w->d * da,
+                                     w->has_min, w->mn[0], w->mn[1], w->dm * da, &lo[t - t0], &hi[t - t0]);
+                    }
+            }
+            for (int t = t0; t < t1; t++) Y[(size_t)t * ldy + r] = lanes_combine(lo[t - t0], hi[t - t0]);
+        }
+    }
+}
+
 const slm_kernels slm_kernels_wasm = {
     .name = "wasm",
     .quantize_acts = quantize_acts,
@@ -677,7 +843,7 @@ const slm_kernels slm_kernels_wasm = {
     .row_q4_0 = row_q4_0,
     .row_q8_0 = row_q8_0,
     .row_f16 = row_f16,
-    .matmul_quant = slm_matmul_quant_ref,
+    .matmul_quant = matmul_common,
     .row_quant = slm_row_quant_ref,
     .matmul_bf16 = slm_matmul_bf16_ref,
     .row_bf16 = slm_row_bf16_ref,

@@ -797,14 +797,6 @@ static inline __m256 qblock_lanes(__m256 lanes, const slm_qblock *q, const int8_
 // its weights unpacked once for up to 8 tokens; the lanes follow the common
 // form's rule exactly ((float)(sc * p) is (float)p * (float)sc, both exact).
 
-// The 8 scales and mins of a Q4_K/Q5_K super-block, as floats.
-static inline void k4_scales(const uint8_t *s, float sc[8], float mn[8]) {
-    for (int j = 0; j < 4; j++) {
-        sc[j] = (float)(s[j] & 63), mn[j] = (float)(s[j + 4] & 63);
-        sc[j + 4] = (float)((s[j + 8] & 15) | (s[j] >> 6) << 4), mn[j + 4] = (float)((s[j + 8] >> 4) | (s[j + 4] >> 6) << 4);
-    }
-}
-
 // lanes + ((float)p * sc) * s: p the exact group-of-4 sums of unsigned u and a, less off * g.
 static inline __m256 k_lanes(__m256 lanes, __m256i u, const int8_t *x, __m256i off_g, __m256 sc, float s) {
     __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(u, _mm256_loadu_si256((const __m256i *)x)), _mm256_set1_epi16(1));
@@ -826,7 +818,7 @@ static void matmul_q4_k(const void *W, const slm_acts *a, int r0, int r1, float 
                 const uint8_t *x = row + (size_t)sb * 144;
                 float d = slm_f16_to_f32((uint16_t)(x[0] | x[1] << 8)), dmin = -slm_f16_to_f32((uint16_t)(x[2] | x[3] << 8));
                 float sc[8], mn[8];
-                k4_scales(x + 4, sc, mn);
+                slm_k4_scales(x + 4, sc, mn);
                 __m256i u[8];
                 for (int c = 0; c < 4; c++) {
                     __m256i v = _mm256_loadu_si256((const __m256i *)(x + 16 + 32 * c));
