@@ -5,39 +5,22 @@
 // top-1 agreement, in all and past the first 128 positions.
 //
 //   node bench/archs_vs_llama_cpp.mjs [--tokens 300] [MODEL.gguf ...]
-// Without models: every file of ../shared/golden/archs. llama.cpp is the
-// libllama that npm's node-llama-cpp ships, installed into build/peer (or
-// PEER_DIR) on first use; bench/llama_cpp_logits.c is compiled against it.
+// Without models: every file of ../shared/golden/archs. llama.cpp: see
+// bench/llama_cpp_peer.mjs (installed into build/peer on first use).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { llamaCppTool } from './llama_cpp_peer.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const at = argv.indexOf('--tokens'), nTokens = at >= 0 ? +argv.splice(at, 2)[1] : 300;
 const slm = join(root, 'build/slm');
-const log = (s) => process.stderr.write(`${s}\n`);
 if (!existsSync(slm)) execFileSync('make', ['-C', root], { stdio: 'inherit' });
 
-// llama.cpp: the npm package, its source bundle (for the headers), our small reference program
-const peer = process.env.PEER_DIR ?? join(root, 'build/peer');
-const nlc = join(peer, 'node_modules/node-llama-cpp');
-if (!existsSync(nlc)) {
-  mkdirSync(peer, { recursive: true });
-  log(`installing node-llama-cpp into ${peer} (the reference, never a dependency of slm360)`);
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', 'node-llama-cpp@3.22.1'], { cwd: peer, stdio: 'inherit' });
-}
-const src = join(peer, 'llama.cpp-src');
-if (!existsSync(join(src, 'include/llama.h')))
-  execFileSync('git', ['clone', '-q', join(nlc, 'llama/gitRelease.bundle'), src], { stdio: 'inherit' });
-const bins = join(peer, 'node_modules/@node-llama-cpp/linux-x64/bins/linux-x64');
-const lib = (prefix) => readdirSync(bins).find((f) => f.startsWith(prefix) && f.endsWith('.so'));
-const tool = join(root, 'build/bench/llama_cpp_logits');
-mkdirSync(dirname(tool), { recursive: true });
-execFileSync('cc', ['-O1', '-I', join(src, 'include'), '-I', join(src, 'ggml/include'), '-o', tool,
-  join(root, 'bench/llama_cpp_logits.c'), '-L', bins, `-l:${lib('libllama.')}`, `-l:${lib('libggml.')}`,
-  '-l:libggml-base.so', `-Wl,-rpath,${bins}`]);
+const { tool, bins } = llamaCppTool('llama_cpp_logits');
 
 // the prompt: BOS, then ids from a 64-bit LCG over the vocabulary (as `slm bench`)
 function promptIds(vocab) {

@@ -122,5 +122,5 @@ function parse(bytes, fileSize) {
   }
   const dataOffset = Math.ceil(off / alignment) * alignment;
   const end = tensors.reduce((m, t) => Math.max(m, t.offset + t.bytes), 0);
-  return { version, alignment, dataOffset, fileSize: tensors.length ? dataOffset + end : off, tensors };
+  return { version, alignment, headerEnd: off, dataOffset, fileSize: tensors.length ? dataOffset + end : off, tensors };
 }
