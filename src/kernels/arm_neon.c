@@ -381,11 +381,7 @@ static void rope_neox(float *x, int n_heads, int head_dim, const float *cos, con
             vst1q_f32(v + i, vsubq_f32(vmulq_f32(x0, c), vmulq_f32(x1, s)));
             vst1q_f32(v + half + i, vaddq_f32(vmulq_f32(x0, s), vmulq_f32(x1, c)));
         }
-        for (; i < half; i++) {
-            float x0 = v[i], x1 = v[i + half], c = cos[i], s = sin[i];
-            v[i] = x0 * c - x1 * s;
-            v[i + half] = x0 * s + x1 * c;
-        }
+        slm_rope_neox_pairs(v, i, half, cos, sin);
     }
 }
 

@@ -195,6 +195,15 @@ void slm_row_quant_ref(uint32_t type, const void *W, int row, int n, float *out)
 void slm_matmul_bf16_ref(const uint16_t *W, const float *X, int T, int n, int r0, int r1, float *Y, int ldy);
 void slm_row_bf16_ref(const uint16_t *W, int row, int n, float *out);
 
+// rope_neox on pairs i0 .. half-1 of one head v: the scalar code every backend's tail shares.
+static inline void slm_rope_neox_pairs(float *v, int i0, int half, const float *cos, const float *sin) {
+    for (int i = i0; i < half; i++) {
+        float x0 = v[i], x1 = v[i + half], c = cos[i], s = sin[i];
+        v[i] = x0 * c - x1 * s;
+        v[i + half] = x0 * s + x1 * c;
+    }
+}
+
 // The 8 scales and mins of a Q4_K/Q5_K super-block (its 12 packed bytes), as floats.
 static inline void slm_k4_scales(const uint8_t *s, float sc[8], float mn[8]) {
     for (int j = 0; j < 4; j++) {

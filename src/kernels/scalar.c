@@ -138,15 +138,7 @@ static void geglu(float *out, const float *gate, const float *up, int n) {
 }
 
 static void rope_neox(float *x, int n_heads, int head_dim, const float *cos, const float *sin) {
-    int half = head_dim / 2;
-    for (int h = 0; h < n_heads; h++) {
-        float *v = x + (size_t)h * head_dim;
-        for (int i = 0; i < half; i++) {
-            float x0 = v[i], x1 = v[i + half], c = cos[i], s = sin[i];
-            v[i] = x0 * c - x1 * s;
-            v[i + half] = x0 * s + x1 * c;
-        }
-    }
+    for (int h = 0; h < n_heads; h++) slm_rope_neox_pairs(x + (size_t)h * head_dim, 0, head_dim / 2, cos, sin);
 }
 
 static void rope(float *x, int n_heads, int head_dim, const float *cos, const float *sin) {

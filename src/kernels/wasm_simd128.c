@@ -578,11 +578,7 @@ static void rope_neox(float *x, int n_heads, int head_dim, const float *cos, con
             wasm_v128_store(v + i, wasm_f32x4_sub(wasm_f32x4_mul(x0, c), wasm_f32x4_mul(x1, s)));
             wasm_v128_store(v + half + i, wasm_f32x4_add(wasm_f32x4_mul(x0, s), wasm_f32x4_mul(x1, c)));
         }
-        for (; i < half; i++) {
-            float x0 = v[i], x1 = v[i + half], c = cos[i], s = sin[i];
-            v[i] = x0 * c - x1 * s;
-            v[i + half] = x0 * s + x1 * c;
-        }
+        slm_rope_neox_pairs(v, i, half, cos, sin);
     }
 }
 

@@ -651,11 +651,7 @@ static void rope_neox(float *x, int n_heads, int head_dim, const float *cos, con
             _mm256_storeu_ps(v + i, _mm256_sub_ps(_mm256_mul_ps(x0, c), _mm256_mul_ps(x1, s)));
             _mm256_storeu_ps(v + half + i, _mm256_add_ps(_mm256_mul_ps(x0, s), _mm256_mul_ps(x1, c)));
         }
-        for (; i < half; i++) {
-            float x0 = v[i], x1 = v[i + half], c = cos[i], s = sin[i];
-            v[i] = x0 * c - x1 * s;
-            v[i + half] = x0 * s + x1 * c;
-        }
+        slm_rope_neox_pairs(v, i, half, cos, sin);
     }
 }
 
