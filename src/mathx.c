@@ -1,4 +1,6 @@
 // Double-precision exp, log, sin/cos from + - * / only (see mathx.h for why).
+#include <math.h>
+
 #include "mathx.h"
 
 static double ldexp_bits(double y, int k) {
@@ -10,6 +12,7 @@ static double ldexp_bits(double y, int k) {
 }
 
 double slm_exp_d(double x) {
+    if (x != x) return x;
     if (x > 700.0) x = 700.0;
     if (x < -700.0) x = -700.0;
     const double magic = 6755399441055744.0;          // 1.5 * 2^52
@@ -43,6 +46,12 @@ double slm_log_d(double x) {
 }
 
 void slm_sincos_d(double x, double *s, double *c) {
+    // NaN, infinities and angles past 2^50 (only damaged RoPE factors make
+    // them) have no meaningful value here: NaN, which the forward pass reports
+    if (!(x > -1125899906842624.0 && x < 1125899906842624.0)) {
+        *s = *c = NAN;
+        return;
+    }
     const double magic = 6755399441055744.0;
     const double pio2_1 = 1.57079632673412561417e+00;  // pi/2 in three parts; k*pio2_1 exact
     const double pio2_2 = 6.07710050630396597660e-11;

@@ -912,6 +912,24 @@ static void write_seeds(const char *dir) {
         gguf_free(&g);
     }
     free(file);
+    // every architecture, with the 32-value types, under the fuzzer's 16 KB (the
+    // 256-value types need rows of 256: fuzz_numbers builds those itself)
+    static const tiny_arch_cfg archs[] = {
+        {"llama", 32, 2, 1, 16, 32, 1, 16, 0, SLM_TYPE_Q5_0, SLM_TYPE_Q8_0, 0, 1},
+        {"qwen2", 32, 2, 1, 16, 32, 1, 16, 0, SLM_TYPE_Q4_1, SLM_TYPE_Q5_1, 0, 0},
+        {"qwen3", 64, 2, 1, 32, 32, 1, 16, 0, SLM_TYPE_IQ4_NL, SLM_TYPE_BF16, 0, 0},
+        {"gemma3", 32, 2, 1, 16, 32, 1, 16, 4, SLM_TYPE_F16, SLM_TYPE_Q4_0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++) {
+        char msg[256];
+        snprintf(path, sizeof path, "%s/arch_%s_%s.gguf", dir, archs[i].arch, ggml_type_name(archs[i].type));
+        CHECK(tiny_write_arch(path, &archs[i], 1 + i, msg, sizeof msg) == SLM_OK, "%s: %s", path, msg);
+        slm_model *m;
+        slm_error e;
+        slm_status st = slm_model_load_file(path, 0, &m, &e);
+        CHECK(st == SLM_OK, "%s loads: %s", path, e.message);
+        if (!st) slm_model_free(m);
+    }
     // the fuzz finding of issue 22, reproduced: the Q8_0 model with a NaN
     // scale in the embedding row of BOS, which every prompt starts with
     snprintf(path, sizeof path, "%s/q8_0_untied.gguf", dir);

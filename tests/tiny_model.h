@@ -183,12 +183,14 @@ typedef struct {
     const char *arch;           // llama, qwen2, qwen3, gemma3
     int dim, n_heads, n_kv_heads, head_dim, ffn, n_layers, ctx, swa_window;
     uint32_t type, embd_type;   // the matrices' type, the token embedding's
+    int byte_tokens;            // the vocabulary has the 256 byte tokens (272 tokens, else 16)
+    int rope_freqs;             // Llama 3's rope_freqs.weight
 } tiny_arch_cfg;
 
 // Writes a decoder of any architecture and types to path, from seed.
 static inline slm_status tiny_write_arch(const char *path, const tiny_arch_cfg *c, uint64_t seed, char *err, size_t errlen) {
     gguf_writer *w = gguf_writer_new();
-    int vocab = w ? tiny_write_vocab(w, 1) : -1;
+    int vocab = w ? tiny_write_vocab(w, c->byte_tokens) : -1;
     if (vocab < 0) { gguf_writer_free(w); return SLM_ERR_OUT_OF_MEMORY; }
     char key[96];
     int rc = gguf_w_str(w, "general.architecture", c->arch);
@@ -209,6 +211,7 @@ static inline slm_status tiny_write_arch(const char *path, const tiny_arch_cfg *
     seed |= 1;
     tiny_tensor(&tt, "token_embd.weight", c->embd_type, vocab, c->dim, &seed);
     tiny_tensor(&tt, "output_norm.weight", SLM_TYPE_F32, 0, c->dim, &seed);
+    if (c->rope_freqs) tiny_tensor(&tt, "rope_freqs.weight", SLM_TYPE_F32, 0, c->head_dim / 2, &seed);   // ones
     char name[64];
     for (int l = 0; l < c->n_layers; l++) {
 #define T(suffix, type, rows, cols) (snprintf(name, sizeof name, "blk.%d." suffix, l), tiny_tensor(&tt, name, type, rows, cols, &seed))

@@ -55,7 +55,8 @@ static tiny_arch_cfg decoder(int v) {
     int wide = bv == 256;
     return (tiny_arch_cfg){.arch = archs[v % 4], .dim = wide ? 256 : 64, .n_heads = wide ? 4 : 2, .n_kv_heads = wide ? 2 : 1,
                            .head_dim = wide ? 64 : 32, .ffn = wide ? 256 : 64, .n_layers = wide ? 1 : 2, .ctx = 16,
-                           .swa_window = v % 4 == 3 ? 4 : 0, .type = types[v], .embd_type = types[v]};
+                           .swa_window = v % 4 == 3 ? 4 : 0, .type = types[v], .embd_type = types[v], .byte_tokens = 1,
+                           .rope_freqs = v % 4 == 0};
 }
 
 // The bad floats, as f32 bits (f16 fields take their conversion, bf16 ones
