@@ -1,7 +1,8 @@
 // ggml's quantized block layouts, each read as the matrix products' common
 // form (slm_qblock, kernels.h): 32 integer weights, an integer scale and min
 // per half, two float scales. Then the reference matrix product and row
-// dequantization of every type that has no hand-written kernels yet.
+// dequantization of all of them: the scalar backend's, which the SIMD
+// backends match bit for bit.
 //
 // Layouts (docs/FORMAT.md): bytes of one block, values per block.
 //   Q4_1   20 / 32   d, m (f16); 16 bytes of nibbles: value e < 16 low, e >= 16 high of byte e%16
