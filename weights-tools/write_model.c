@@ -71,7 +71,7 @@ static void note(const slm_quantize_params *p, const char *fmt, ...) {
 
 static int write_config(gguf_writer *w, const wt_model *m, uint32_t file_type) {
     const slm_model_info *c = &m->cfg;
-    const char *arch = c->is_encoder ? "slm360-encoder" : "llama";
+    const char *arch = c->is_encoder ? "slm360-encoder" : m->arch ? m->arch : "llama";
     char k[128];
     int rc = gguf_w_str(w, "general.architecture", arch) || gguf_w_str(w, "general.name", m->name ? m->name : "") ||
              gguf_w_u32(w, "general.file_type", file_type) || gguf_w_u32(w, "general.quantization_version", 2);
@@ -97,8 +97,15 @@ static int write_config(gguf_writer *w, const wt_model *m, uint32_t file_type) {
                  gguf_w_u32(w, KEY("ngram.char_min"), (uint32_t)m->ngram.char_min) ||
                  gguf_w_u32(w, KEY("ngram.char_max"), (uint32_t)m->ngram.char_max);
     }
+    if (c->head_dim * c->n_heads != c->dim)   // heads wider than dim / heads (Qwen3, Gemma 3)
+        rc = rc || gguf_w_u32(w, KEY("attention.key_length"), (uint32_t)c->head_dim) ||
+             gguf_w_u32(w, KEY("attention.value_length"), (uint32_t)c->head_dim);
+    if (m->swa_window)
+        rc = rc || gguf_w_u32(w, KEY("attention.sliding_window"), (uint32_t)m->swa_window) ||
+             gguf_w_u32(w, KEY("attention.sliding_window_pattern"), (uint32_t)m->swa_every);
 #undef KEY
-    if (c->qk_norm) rc = rc || gguf_w_bool(w, "slm360.qk_norm", 1);
+    // our own decoders' q/k norms; qwen3 and gemma3 have them by architecture
+    if (c->qk_norm && !m->arch) rc = rc || gguf_w_bool(w, "slm360.qk_norm", 1);
     return rc;
 }
 

@@ -24,6 +24,8 @@ typedef struct {
     float temperature;      // encoders: softmax temperature (0 means 1)
     slm_ngram_cfg ngram;    // encoders: n-gram features (buckets 0: no branch)
     int ngram_dim;          // encoders: width of ngram_embd.weight
+    const char *arch;       // decoders: llama (NULL), qwen2, qwen3, gemma3
+    int swa_window, swa_every;  // gemma3: sliding window, every n-th layer global
 } wt_model;
 
 // Appends a zeroed tensor; returns its data or NULL when out of memory.
