@@ -97,7 +97,7 @@ static int write_config(gguf_writer *w, const wt_model *m, uint32_t file_type) {
                  gguf_w_u32(w, KEY("ngram.char_min"), (uint32_t)m->ngram.char_min) ||
                  gguf_w_u32(w, KEY("ngram.char_max"), (uint32_t)m->ngram.char_max);
     }
-    if (c->head_dim * c->n_heads != c->dim)   // heads wider than dim / heads (Qwen3, Gemma 3)
+    if (m->arch && c->head_dim * c->n_heads != c->dim)   // heads wider than dim / heads (Qwen3, Gemma 3)
         rc = rc || gguf_w_u32(w, KEY("attention.key_length"), (uint32_t)c->head_dim) ||
              gguf_w_u32(w, KEY("attention.value_length"), (uint32_t)c->head_dim);
     if (m->swa_window)
