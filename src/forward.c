@@ -327,17 +327,14 @@ void forward_layer(slm_context *c, int l, int T, int pos0, int causal) {
 // that would otherwise come out as sampled garbage: every layer's output is
 // checked, T * dim comparisons against the layer's T * dim * dim products.
 slm_status forward_check(const float *x, int T, int n, int pos0, int layer, const char *what, slm_error *err) {
-    for (size_t i = 0; i < (size_t)T * n; i++) {
-        float v = x[i];
-        if (v - v == 0.0f) continue;
-        char where[96], at[32] = "";
-        if (layer >= 0) snprintf(where, sizeof where, "at layer %d (blk.%d)", layer, layer);
-        else snprintf(where, sizeof where, "in %s", what);
-        if (pos0 >= 0) snprintf(at, sizeof at, ", position %d", pos0 + (int)(i / (size_t)n));
-        return slm_fail(err, SLM_ERR_NUMERIC, "the model produced %s %s%s: its weights may be damaged (slm info --check "
-                        "scans them)", v != v ? "NaN" : v > 0 ? "+Inf" : "-Inf", where, at);
-    }
-    return SLM_OK;
+    size_t i = slm_first_nonfinite(x, (size_t)T * n);
+    if (i == (size_t)T * n) return SLM_OK;
+    char where[96], at[32] = "";
+    if (layer >= 0) snprintf(where, sizeof where, "at layer %d (blk.%d)", layer, layer);
+    else snprintf(where, sizeof where, "in %s", what);
+    if (pos0 >= 0) snprintf(at, sizeof at, ", position %d", pos0 + (int)(i / (size_t)n));
+    return slm_fail(err, SLM_ERR_NUMERIC, "the model produced %s %s%s: its weights may be damaged (slm info --check "
+                    "scans them)", slm_nonfinite_name(x[i]), where, at);
 }
 
 // Final norm and LM head for the last n_logits of the T tokens in the batch;

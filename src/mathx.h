@@ -8,6 +8,7 @@
 #ifndef SLM_MATHX_H
 #define SLM_MATHX_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -57,6 +58,14 @@ static inline float slm_expf(float x) {
 static inline int slm_clamp_int(float v, int lo, int hi) {
     return v >= (float)lo ? (v <= (float)hi ? (int)v : hi) : lo;
 }
+
+// Index of the first NaN or infinity of x (n values), or n; and its name.
+static inline size_t slm_first_nonfinite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!(x[i] - x[i] == 0.0f)) return i;
+    return n;
+}
+static inline const char *slm_nonfinite_name(float v) { return v != v ? "NaN" : v > 0 ? "+Inf" : "-Inf"; }
 
 // SiLU as every backend computes it: x / (1 + exp(-x)).
 static inline float slm_siluf(float x) { return x / (1.0f + slm_expf(-x)); }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/mathx.h"
 #include "learn.h"
 
 #define STORED "slm360-encoder.learn."    // the trainer's examples in a model file
@@ -164,11 +165,11 @@ static const float *f32_tensor(const gguf_file *g, const char *name, int rows, i
     if (!ok && !*bad) *bad = 1, snprintf(msg, cap, "tensor %s must be F32 of %d x %d", name, rows ? rows : 1, cols);
     if (!ok) return NULL;
     const float *x = (const float *)t->data;
-    for (size_t i = 0; i < (size_t)(rows ? rows : 1) * cols; i++)
-        if (!(x[i] - x[i] == 0.0f)) {
-            if (!*bad) *bad = 1, snprintf(msg, cap, "tensor %s holds %s at index %zu: the file is damaged", name, x[i] != x[i] ? "NaN" : "an infinity", i);
-            return NULL;
-        }
+    size_t n = (size_t)(rows ? rows : 1) * cols, i = slm_first_nonfinite(x, n);
+    if (i < n) {
+        if (!*bad) *bad = 1, snprintf(msg, cap, "tensor %s holds %s at index %zu: the file is damaged", name, slm_nonfinite_name(x[i]), i);
+        return NULL;
+    }
     return x;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../src/kernels/kernels.h"
+#include "../src/mathx.h"
 #include "../src/model.h"
 #include "wtools.h"
 
@@ -117,13 +118,6 @@ static uint32_t target_type(const wt_tensor *t, const slm_quantize_params *p, in
     return type;
 }
 
-// Index of the first NaN or infinity of x, or n.
-static size_t first_nonfinite(const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (!(x[i] - x[i] == 0.0f)) return i;
-    return n;
-}
-
 static int model_type(int t) { return t == SLM_TYPE_F32 || t == SLM_TYPE_F16 || t == SLM_TYPE_Q4_0 || t == SLM_TYPE_Q8_0; }
 
 slm_status wt_write(gguf_writer *w, wt_model *m, const slm_quantize_params *p, const char *path, slm_error *err) {
@@ -158,11 +152,10 @@ slm_status wt_write(gguf_writer *w, wt_model *m, const slm_quantize_params *p, c
         uint64_t row_bytes = ggml_row_size(type, (uint64_t)t->cols), size = row_bytes * rows;
         if (type != (uint32_t)p->type && t->rows && strcmp(t->name, "token_embd.weight") && strncmp(t->name, "cls.", 4))
             note(p, "%s: rows of %d values do not fill %s blocks: kept in F32", t->name, t->cols, slm_type_name(p->type));
-        size_t bad = first_nonfinite(t->data, (size_t)rows * t->cols);
+        size_t bad = slm_first_nonfinite(t->data, (size_t)rows * t->cols);
         if (bad < (size_t)rows * t->cols) {
-            float v = t->data[bad];
             rc = slm_fail(err, SLM_ERR_BAD_MODEL, "tensor '%s' holds %s at row %zu, column %zu: damaged weights are not written",
-                          t->name, v != v ? "NaN" : v > 0 ? "+Inf" : "-Inf", bad / (size_t)t->cols, bad % (size_t)t->cols);
+                          t->name, slm_nonfinite_name(t->data[bad]), bad / (size_t)t->cols, bad % (size_t)t->cols);
             break;
         }
         if (!(bufs[i] = malloc(size ? size : 1))) { rc = slm_fail(err, SLM_ERR_OUT_OF_MEMORY, "out of memory"); break; }

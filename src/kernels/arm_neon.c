@@ -346,28 +346,21 @@ static void softmax(float *x, int n) {
     for (; i < n; i++) x[i] = x[i] * inv;
 }
 
-static void swiglu(float *out, const float *gate, const float *up, int n) {
-    const float32x4_t one = vdupq_n_f32(1.0f);
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        float32x4_t g = vld1q_f32(gate + i);
-        float32x4_t silu = vdivq_f32(g, vaddq_f32(one, expf4(vnegq_f32(g))));
-        vst1q_f32(out + i, vmulq_f32(silu, vld1q_f32(up + i)));
-    }
-    for (; i < n; i++) out[i] = slm_siluf(gate[i]) * up[i];
-}
-
-static void geglu(float *out, const float *gate, const float *up, int n) {
+// out = act(gate) * up with act SiLU (x / (1 + exp(-x))) or GELU (x / (1 + exp(-u)), u as mathx.h says).
+static inline void gated(float *out, const float *gate, const float *up, int n, int gelu) {
     const float32x4_t one = vdupq_n_f32(1.0f), k1 = vdupq_n_f32(SLM_GELU_K1), k3 = vdupq_n_f32(SLM_GELU_K3);
     int i = 0;
     for (; i + 4 <= n; i += 4) {
         float32x4_t g = vld1q_f32(gate + i);
-        float32x4_t u = vmulq_f32(g, vaddq_f32(k1, vmulq_f32(k3, vmulq_f32(g, g))));
-        float32x4_t gelu = vdivq_f32(g, vaddq_f32(one, expf4(vnegq_f32(u))));
-        vst1q_f32(out + i, vmulq_f32(gelu, vld1q_f32(up + i)));
+        float32x4_t u = gelu ? vmulq_f32(g, vaddq_f32(k1, vmulq_f32(k3, vmulq_f32(g, g)))) : g;
+        float32x4_t act = vdivq_f32(g, vaddq_f32(one, expf4(vnegq_f32(u))));
+        vst1q_f32(out + i, vmulq_f32(act, vld1q_f32(up + i)));
     }
-    for (; i < n; i++) out[i] = slm_geluf(gate[i]) * up[i];
+    for (; i < n; i++) out[i] = (gelu ? slm_geluf(gate[i]) : slm_siluf(gate[i])) * up[i];
 }
+
+static void swiglu(float *out, const float *gate, const float *up, int n) { gated(out, gate, up, n, 0); }
+static void geglu(float *out, const float *gate, const float *up, int n) { gated(out, gate, up, n, 1); }
 
 // Four pairs at a time: the halves are contiguous, no shuffles.
 static void rope_neox(float *x, int n_heads, int head_dim, const float *cos, const float *sin) {

@@ -542,29 +542,22 @@ static void softmax(float *x, int n) {
     for (; i < n; i++) x[i] = x[i] * inv;
 }
 
-static void swiglu(float *out, const float *gate, const float *up, int n) {
-    const v128_t one = wasm_f32x4_const_splat(1.0f);
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        v128_t g = wasm_v128_load(gate + i);
-        v128_t silu = wasm_f32x4_div(g, wasm_f32x4_add(one, expf4(wasm_f32x4_neg(g))));
-        wasm_v128_store(out + i, wasm_f32x4_mul(silu, wasm_v128_load(up + i)));
-    }
-    for (; i < n; i++) out[i] = slm_siluf(gate[i]) * up[i];
-}
-
-static void geglu(float *out, const float *gate, const float *up, int n) {
+// out = act(gate) * up with act SiLU (x / (1 + exp(-x))) or GELU (x / (1 + exp(-u)), u as mathx.h says).
+static inline void gated(float *out, const float *gate, const float *up, int n, int gelu) {
     const v128_t one = wasm_f32x4_const_splat(1.0f);
     const v128_t k1 = wasm_f32x4_const_splat(SLM_GELU_K1), k3 = wasm_f32x4_const_splat(SLM_GELU_K3);
     int i = 0;
     for (; i + 4 <= n; i += 4) {
         v128_t g = wasm_v128_load(gate + i);
-        v128_t u = wasm_f32x4_mul(g, wasm_f32x4_add(k1, wasm_f32x4_mul(k3, wasm_f32x4_mul(g, g))));
-        v128_t gelu = wasm_f32x4_div(g, wasm_f32x4_add(one, expf4(wasm_f32x4_neg(u))));
-        wasm_v128_store(out + i, wasm_f32x4_mul(gelu, wasm_v128_load(up + i)));
+        v128_t u = gelu ? wasm_f32x4_mul(g, wasm_f32x4_add(k1, wasm_f32x4_mul(k3, wasm_f32x4_mul(g, g)))) : g;
+        v128_t act = wasm_f32x4_div(g, wasm_f32x4_add(one, expf4(wasm_f32x4_neg(u))));
+        wasm_v128_store(out + i, wasm_f32x4_mul(act, wasm_v128_load(up + i)));
     }
-    for (; i < n; i++) out[i] = slm_geluf(gate[i]) * up[i];
+    for (; i < n; i++) out[i] = (gelu ? slm_geluf(gate[i]) : slm_siluf(gate[i])) * up[i];
 }
+
+static void swiglu(float *out, const float *gate, const float *up, int n) { gated(out, gate, up, n, 0); }
+static void geglu(float *out, const float *gate, const float *up, int n) { gated(out, gate, up, n, 1); }
 
 // Four pairs at a time: the halves are contiguous, no shuffles.
 static void rope_neox(float *x, int n_heads, int head_dim, const float *cos, const float *sin) {
@@ -704,83 +697,75 @@ static void unpack_wblock(uint32_t type, const uint8_t *row, int b, wblock *o) {
     o->d = q.d, o->dm = q.dm, o->has_min = q.has_min;
 }
 
-// Q4_K: a super-block's header once, its weights unpacked once for up to 8 tokens.
-static void matmul_q4_k(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
-    enum { TOKENS = 8 };
-    int n = a->n, nb = n / SLM_QK, ns = n / SLM_QK_K;
+// A Q4_K or Q6_K super-block unpacked for the lanes: 8 blocks of unsigned
+// weights (int16, q16 order), their halves' scales and mins as f32, the float scales.
+typedef struct {
+    v128_t w[8][4];
+    v128_t sc[8][2], mn[8];
+    float d, dm;
+    int has_min, off;   // the mins term; off: the weights' offset as a shift of g (Q6_K: 32 g)
+} ksuper;
+
+static inline void unpack_q4_k(const uint8_t *x, ksuper *k) {
     const v128_t low4 = wasm_i8x16_const_splat(15);
-    for (int r = r0; r < r1; r++) {
-        const uint8_t *row = (const uint8_t *)W + (size_t)r * ns * 144;
-        for (int t0 = 0; t0 < a->T; t0 += TOKENS) {
-            int t1 = t0 + TOKENS < a->T ? t0 + TOKENS : a->T;
-            v128_t lo[TOKENS], hi[TOKENS];
-            for (int t = 0; t < t1 - t0; t++) lo[t] = hi[t] = wasm_f32x4_const_splat(0.0f);
-            for (int sb = 0; sb < ns; sb++) {
-                const uint8_t *x = row + (size_t)sb * 144;
-                float d = slm_f16_to_f32((uint16_t)(x[0] | x[1] << 8)), dmin = -slm_f16_to_f32((uint16_t)(x[2] | x[3] << 8));
-                float sc[8], mn[8];
-                slm_k4_scales(x + 4, sc, mn);
-                v128_t w[8][4];
-                for (int c = 0; c < 4; c++)
-                    for (int h = 0; h < 2; h++) {
-                        v128_t v = wasm_v128_load(x + 16 + 32 * c + 16 * h);
-                        w_i16(wasm_v128_and(v, low4), w[2 * c] + 2 * h);
-                        w_i16(wasm_u8x16_shr(v, 4), w[2 * c + 1] + 2 * h);
-                    }
-                for (int t = t0; t < t1; t++) {
-                    int b0 = sb * 8;
-                    const int16_t *q16 = (const int16_t *)a->aux + ((size_t)t * nb + b0) * SLM_QK;
-                    const int32_t *g = a->g + ((size_t)t * n + (size_t)b0 * SLM_QK) / 4;
-                    const float *da = a->d + (size_t)t * nb + b0;
-                    for (int j = 0; j < 8; j++) {
-                        v128_t scv = wasm_f32x4_splat(sc[j]), mnv = wasm_f32x4_splat(mn[j]);
-                        common_lanes(w[j], q16 + j * SLM_QK, g + 8 * j, 0, scv, scv, d * da[j], 1, mnv, mnv, dmin * da[j],
-                                     &lo[t - t0], &hi[t - t0]);
-                    }
-                }
-            }
-            for (int t = t0; t < t1; t++) Y[(size_t)t * ldy + r] = lanes_combine(lo[t - t0], hi[t - t0]);
+    float sc[8], mn[8];
+    slm_k4_scales(x + 4, sc, mn);
+    for (int c = 0; c < 4; c++)
+        for (int h = 0; h < 2; h++) {
+            v128_t v = wasm_v128_load(x + 16 + 32 * c + 16 * h);
+            w_i16(wasm_v128_and(v, low4), k->w[2 * c] + 2 * h);
+            w_i16(wasm_u8x16_shr(v, 4), k->w[2 * c + 1] + 2 * h);
         }
-    }
+    for (int j = 0; j < 8; j++) k->sc[j][0] = k->sc[j][1] = wasm_f32x4_splat(sc[j]), k->mn[j] = wasm_f32x4_splat(mn[j]);
+    k->d = slm_f16_to_f32((uint16_t)(x[0] | x[1] << 8)), k->dm = -slm_f16_to_f32((uint16_t)(x[2] | x[3] << 8));
+    k->has_min = 1, k->off = 0;
 }
 
-// Q6_K: unsigned 6-bit values (0..63), the -32 taken off as 32 g.
-static void matmul_q6_k(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
-    enum { TOKENS = 8 };
-    int n = a->n, nb = n / SLM_QK, ns = n / SLM_QK_K;
+// Q6_K's 6-bit values unpacked unsigned (0..63); the -32 comes off as 32 g.
+static inline void unpack_q6_k(const uint8_t *x, ksuper *k) {
     const v128_t low4 = wasm_i8x16_const_splat(15), three = wasm_i8x16_const_splat(3);
+    const int8_t *scales = (const int8_t *)(x + 192);
+    for (int half = 0; half < 2; half++)
+        for (int e = 0; e < 2; e++) {   // values 0..15, 16..31 of each quarter
+            v128_t l0 = wasm_v128_load(x + 64 * half + 16 * e), l1 = wasm_v128_load(x + 64 * half + 32 + 16 * e);
+            v128_t h = wasm_v128_load(x + 128 + 32 * half + 16 * e);
+            v128_t nib[4] = {wasm_v128_and(l0, low4), wasm_v128_and(l1, low4), wasm_u8x16_shr(l0, 4), wasm_u8x16_shr(l1, 4)};
+            for (int q = 0; q < 4; q++) {
+                v128_t hq = wasm_v128_and(wasm_u8x16_shr(h, 2 * q), three);
+                w_i16(wasm_v128_or(nib[q], wasm_i8x16_shl(hq, 4)), k->w[4 * half + q] + 2 * e);
+            }
+        }
+    for (int j = 0; j < 8; j++) {
+        const int8_t *s2 = scales + 8 * (j / 4) + 2 * (j % 4);
+        k->sc[j][0] = wasm_f32x4_splat((float)s2[0]), k->sc[j][1] = wasm_f32x4_splat((float)s2[1]);
+        k->mn[j] = wasm_f32x4_const_splat(0.0f);
+    }
+    k->d = slm_f16_to_f32((uint16_t)(x[208] | x[209] << 8)), k->dm = 0.0f;
+    k->has_min = 0, k->off = 5;
+}
+
+// Q4_K and Q6_K: a super-block unpacked once for its 8 blocks and up to 8 tokens.
+static void matmul_k(uint32_t type, const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
+    enum { TOKENS = 8 };
+    int n = a->n, nb = n / SLM_QK, ns = n / SLM_QK_K, bytes = type == SLM_TYPE_Q4_K ? 144 : 210;
+    ksuper k;
     for (int r = r0; r < r1; r++) {
-        const uint8_t *row = (const uint8_t *)W + (size_t)r * ns * 210;
+        const uint8_t *row = (const uint8_t *)W + (size_t)r * ns * bytes;
         for (int t0 = 0; t0 < a->T; t0 += TOKENS) {
             int t1 = t0 + TOKENS < a->T ? t0 + TOKENS : a->T;
             v128_t lo[TOKENS], hi[TOKENS];
             for (int t = 0; t < t1 - t0; t++) lo[t] = hi[t] = wasm_f32x4_const_splat(0.0f);
             for (int sb = 0; sb < ns; sb++) {
-                const uint8_t *x = row + (size_t)sb * 210;
-                const int8_t *scales = (const int8_t *)(x + 192);
-                float d = slm_f16_to_f32((uint16_t)(x[208] | x[209] << 8));
-                v128_t w[8][4];
-                for (int half = 0; half < 2; half++)
-                    for (int e = 0; e < 2; e++) {   // elements 0..15, 16..31 of each quarter
-                        v128_t l0 = wasm_v128_load(x + 64 * half + 16 * e), l1 = wasm_v128_load(x + 64 * half + 32 + 16 * e);
-                        v128_t h = wasm_v128_load(x + 128 + 32 * half + 16 * e);
-                        v128_t nib[4] = {wasm_v128_and(l0, low4), wasm_v128_and(l1, low4), wasm_u8x16_shr(l0, 4), wasm_u8x16_shr(l1, 4)};
-                        for (int k = 0; k < 4; k++) {
-                            v128_t hk = wasm_v128_and(wasm_u8x16_shr(h, 2 * k), three);
-                            w_i16(wasm_v128_or(nib[k], wasm_i8x16_shl(hk, 4)), w[4 * half + k] + 2 * e);
-                        }
-                    }
+                if (type == SLM_TYPE_Q4_K) unpack_q4_k(row + (size_t)sb * bytes, &k);
+                else unpack_q6_k(row + (size_t)sb * bytes, &k);
                 for (int t = t0; t < t1; t++) {
                     int b0 = sb * 8;
                     const int16_t *q16 = (const int16_t *)a->aux + ((size_t)t * nb + b0) * SLM_QK;
                     const int32_t *g = a->g + ((size_t)t * n + (size_t)b0 * SLM_QK) / 4;
                     const float *da = a->d + (size_t)t * nb + b0;
-                    for (int j = 0; j < 8; j++) {
-                        const int8_t *s2 = scales + 8 * (j / 4) + 2 * (j % 4);
-                        v128_t none = wasm_f32x4_const_splat(0.0f);
-                        common_lanes(w[j], q16 + j * SLM_QK, g + 8 * j, 5, wasm_f32x4_splat((float)s2[0]),
-                                     wasm_f32x4_splat((float)s2[1]), d * da[j], 0, none, none, 0.0f, &lo[t - t0], &hi[t - t0]);
-                    }
+                    for (int j = 0; j < 8; j++)
+                        common_lanes(k.w[j], q16 + j * SLM_QK, g + 8 * j, k.off, k.sc[j][0], k.sc[j][1], k.d * da[j],
+                                     k.has_min, k.mn[j], k.mn[j], k.dm * da[j], &lo[t - t0], &hi[t - t0]);
                 }
             }
             for (int t = t0; t < t1; t++) Y[(size_t)t * ldy + r] = lanes_combine(lo[t - t0], hi[t - t0]);
@@ -790,8 +775,10 @@ static void matmul_q6_k(const void *W, const slm_acts *a, int r0, int r1, float 
 
 static void matmul_common(uint32_t type, const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
     enum { BLOCKS = 32, TOKENS = 8 };
-    if (type == SLM_TYPE_Q4_K) { matmul_q4_k(W, a, r0, r1, Y, ldy); return; }
-    if (type == SLM_TYPE_Q6_K) { matmul_q6_k(W, a, r0, r1, Y, ldy); return; }
+    if (type == SLM_TYPE_Q4_K || type == SLM_TYPE_Q6_K) {
+        matmul_k(type, W, a, r0, r1, Y, ldy);
+        return;
+    }
     int n = a->n, nb = n / SLM_QK;
     size_t row_bytes = (size_t)slm_quant_row_bytes(type, n);
     wblock q[BLOCKS];

@@ -615,29 +615,22 @@ static void softmax(float *x, int n) {
     for (; i < n; i++) x[i] = x[i] * inv;
 }
 
-static void swiglu(float *out, const float *gate, const float *up, int n) {
-    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 g = _mm256_loadu_ps(gate + i);
-        __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, expf8(_mm256_xor_ps(g, sign))));
-        _mm256_storeu_ps(out + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
-    }
-    for (; i < n; i++) out[i] = slm_siluf(gate[i]) * up[i];
-}
-
-static void geglu(float *out, const float *gate, const float *up, int n) {
+// out = act(gate) * up with act SiLU (x / (1 + exp(-x))) or GELU (x / (1 + exp(-u)), u as mathx.h says).
+static inline void gated(float *out, const float *gate, const float *up, int n, int gelu) {
     const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
     const __m256 k1 = _mm256_set1_ps(SLM_GELU_K1), k3 = _mm256_set1_ps(SLM_GELU_K3);
     int i = 0;
     for (; i + 8 <= n; i += 8) {
         __m256 g = _mm256_loadu_ps(gate + i);
-        __m256 u = _mm256_mul_ps(g, _mm256_add_ps(k1, _mm256_mul_ps(k3, _mm256_mul_ps(g, g))));
-        __m256 gelu = _mm256_div_ps(g, _mm256_add_ps(one, expf8(_mm256_xor_ps(u, sign))));
-        _mm256_storeu_ps(out + i, _mm256_mul_ps(gelu, _mm256_loadu_ps(up + i)));
+        __m256 u = gelu ? _mm256_mul_ps(g, _mm256_add_ps(k1, _mm256_mul_ps(k3, _mm256_mul_ps(g, g)))) : g;
+        __m256 act = _mm256_div_ps(g, _mm256_add_ps(one, expf8(_mm256_xor_ps(u, sign))));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(act, _mm256_loadu_ps(up + i)));
     }
-    for (; i < n; i++) out[i] = slm_geluf(gate[i]) * up[i];
+    for (; i < n; i++) out[i] = (gelu ? slm_geluf(gate[i]) : slm_siluf(gate[i])) * up[i];
 }
+
+static void swiglu(float *out, const float *gate, const float *up, int n) { gated(out, gate, up, n, 0); }
+static void geglu(float *out, const float *gate, const float *up, int n) { gated(out, gate, up, n, 1); }
 
 // Eight pairs at a time: the halves are contiguous, no shuffles.
 static void rope_neox(float *x, int n_heads, int head_dim, const float *cos, const float *sin) {
@@ -717,10 +710,10 @@ static void row_f16(const uint16_t *W, int row, int n, float *out) {
 
 // ---- every other quantized type: the common form (kernels.h) -------------------
 //
-// A block's 32 weights are unpacked to int8 (here, for the types of a Q4_K_M
-// file: Q4_K, Q5_K, Q6_K and Q5_0; by blocks.c for the rest), then one
-// product serves every type: the exact group-of-4 sums as for Q8_0, times
-// the half's integer scale, into the lanes, and the min term.
+// Q4_K and Q6_K have their own loop (matmul_k). The other types' blocks are
+// unpacked to int8 (here Q5_K and Q5_0, by blocks.c the rest), then one
+// product serves them all: the exact group-of-4 sums as for Q8_0, times the
+// half's integer scale, into the lanes, and the min term.
 
 // 32 bytes with byte e = 16 if bit e of h is set, else 0.
 static inline __m256i bit_bytes_16(uint32_t h) {
@@ -735,26 +728,12 @@ static inline void unpack_block(uint32_t type, const uint8_t *row, int b, slm_qb
     int sub = b % 8;
     __m256i w;
     switch (type) {
-    case SLM_TYPE_Q4_K:
-    case SLM_TYPE_Q5_K: {
-        int q5 = type == SLM_TYPE_Q5_K;
-        const uint8_t *x = row + (size_t)(b / 8) * (q5 ? 176 : 144);
-        __m256i v = _mm256_loadu_si256((const __m256i *)(x + (q5 ? 48 : 16) + 32 * (sub / 2)));
-        w = _mm256_and_si256(sub % 2 ? _mm256_srli_epi16(v, 4) : v, low4);
-        if (q5) {   // bit `sub` of each qh byte, as 16
-            __m256i h = _mm256_srl_epi16(_mm256_loadu_si256((const __m256i *)(x + 16)), _mm_cvtsi32_si128(sub));
-            w = _mm256_or_si256(w, _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi8(1)), 4));
-        }
-        break;
-    }
-    case SLM_TYPE_Q6_K: {
-        const uint8_t *x = row + (size_t)(b / 8) * 210;
-        int n = sub / 4, k = sub % 4;
-        __m256i lo = _mm256_loadu_si256((const __m256i *)(x + 64 * n + 32 * (k & 1)));
-        __m256i h = _mm256_srl_epi16(_mm256_loadu_si256((const __m256i *)(x + 128 + 32 * n)), _mm_cvtsi32_si128(2 * k));
-        w = _mm256_or_si256(_mm256_and_si256(k < 2 ? lo : _mm256_srli_epi16(lo, 4), low4),
-                            _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi8(3)), 4));
-        w = _mm256_sub_epi8(w, _mm256_set1_epi8(32));
+    case SLM_TYPE_Q5_K: {   // (Q4_K and Q6_K have matmul_k)
+        const uint8_t *x = row + (size_t)(b / 8) * 176;
+        __m256i v = _mm256_loadu_si256((const __m256i *)(x + 48 + 32 * (sub / 2)));
+        __m256i h = _mm256_srl_epi16(_mm256_loadu_si256((const __m256i *)(x + 16)), _mm_cvtsi32_si128(sub));   // bit `sub` of qh
+        w = _mm256_or_si256(_mm256_and_si256(sub % 2 ? _mm256_srli_epi16(v, 4) : v, low4),
+                            _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi8(1)), 4));
         break;
     }
     case SLM_TYPE_Q5_0: {
@@ -800,75 +779,63 @@ static inline __m256 k_lanes(__m256 lanes, __m256i u, const int8_t *x, __m256i o
     return _mm256_add_ps(lanes, _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(p), sc), _mm256_set1_ps(s)));
 }
 
-static void matmul_q4_k(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
-    enum { TOKENS = 8 };
-    int n = a->n, nb = n / SLM_QK, ns = n / SLM_QK_K;
+// A Q4_K or Q6_K super-block unpacked for the lanes: 8 blocks of unsigned
+// weights, their scales (one per half) and mins as floats, and the float scales.
+typedef struct {
+    __m256i u[8];
+    __m256 sc[8];
+    float mn[8], d, dm;
+    int has_min, off;   // the mins term; off: the weights' offset as a shift of g (Q6_K: 32 g)
+} ksuper;
+
+static inline void unpack_q4_k(const uint8_t *x, ksuper *k) {
     const __m256i low4 = _mm256_set1_epi8(15);
-    for (int r = r0; r < r1; r++) {
-        const uint8_t *row = (const uint8_t *)W + (size_t)r * ns * 144;
-        for (int t0 = 0; t0 < a->T; t0 += TOKENS) {
-            int t1 = t0 + TOKENS < a->T ? t0 + TOKENS : a->T;
-            __m256 lanes[TOKENS];
-            for (int t = t0; t < t1; t++) lanes[t - t0] = _mm256_setzero_ps();
-            for (int sb = 0; sb < ns; sb++) {
-                const uint8_t *x = row + (size_t)sb * 144;
-                float d = slm_f16_to_f32((uint16_t)(x[0] | x[1] << 8)), dmin = -slm_f16_to_f32((uint16_t)(x[2] | x[3] << 8));
-                float sc[8], mn[8];
-                slm_k4_scales(x + 4, sc, mn);
-                __m256i u[8];
-                for (int c = 0; c < 4; c++) {
-                    __m256i v = _mm256_loadu_si256((const __m256i *)(x + 16 + 32 * c));
-                    u[2 * c] = _mm256_and_si256(v, low4), u[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-                }
-                for (int t = t0; t < t1; t++) {
-                    int b0 = sb * 8;
-                    const int8_t *q = a->q + (size_t)t * n + (size_t)b0 * SLM_QK;
-                    const int32_t *g = a->g + ((size_t)t * n + (size_t)b0 * SLM_QK) / 4;
-                    const float *da = a->d + (size_t)t * nb + b0;
-                    __m256 l = lanes[t - t0];
-                    for (int j = 0; j < 8; j++) {
-                        l = k_lanes(l, u[j], q + j * SLM_QK, _mm256_setzero_si256(), _mm256_set1_ps(sc[j]), d * da[j]);
-                        __m256 m = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(g + 8 * j))), _mm256_set1_ps(mn[j]));
-                        l = _mm256_add_ps(l, _mm256_mul_ps(m, _mm256_set1_ps(dmin * da[j])));
-                    }
-                    lanes[t - t0] = l;
-                }
-            }
-            for (int t = t0; t < t1; t++) Y[(size_t)t * ldy + r] = lanes_combine(lanes[t - t0]);
-        }
+    float sc[8];
+    slm_k4_scales(x + 4, sc, k->mn);
+    for (int c = 0; c < 4; c++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(x + 16 + 32 * c));
+        k->u[2 * c] = _mm256_and_si256(v, low4), k->u[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
     }
+    for (int j = 0; j < 8; j++) k->sc[j] = _mm256_set1_ps(sc[j]);
+    k->d = slm_f16_to_f32((uint16_t)(x[0] | x[1] << 8)), k->dm = -slm_f16_to_f32((uint16_t)(x[2] | x[3] << 8));
+    k->has_min = 1, k->off = 0;
 }
 
-// Q6_K's 6-bit values are unpacked unsigned (0..63); the -32 comes off as 32 g.
-static void matmul_q6_k(const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
-    enum { TOKENS = 8 };
-    int n = a->n, nb = n / SLM_QK, ns = n / SLM_QK_K;
+// Q6_K's 6-bit values unpacked unsigned (0..63); the -32 comes off as 32 g.
+static inline void unpack_q6_k(const uint8_t *x, ksuper *k) {
     const __m256i low4 = _mm256_set1_epi8(15), three = _mm256_set1_epi8(3);
+    const int8_t *scales = (const int8_t *)(x + 192);
+    for (int half = 0; half < 2; half++) {
+        __m256i l0 = _mm256_loadu_si256((const __m256i *)(x + 64 * half));
+        __m256i l1 = _mm256_loadu_si256((const __m256i *)(x + 64 * half + 32));
+        __m256i h = _mm256_loadu_si256((const __m256i *)(x + 128 + 32 * half));
+        __m256i lo[4] = {_mm256_and_si256(l0, low4), _mm256_and_si256(l1, low4),
+                         _mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4)};
+        for (int q = 0; q < 4; q++) {
+            __m256i hq = _mm256_and_si256(_mm256_srli_epi16(h, 2 * q), three);
+            k->u[4 * half + q] = _mm256_or_si256(lo[q], _mm256_slli_epi16(hq, 4));
+            const int8_t *s2 = scales + 8 * half + 2 * q;
+            k->sc[4 * half + q] = _mm256_set_m128(_mm_set1_ps((float)s2[1]), _mm_set1_ps((float)s2[0]));
+        }
+    }
+    k->d = slm_f16_to_f32((uint16_t)(x[208] | x[209] << 8)), k->dm = 0.0f;
+    k->has_min = 0, k->off = 5;
+}
+
+// Q4_K and Q6_K: a super-block unpacked once for its 8 blocks and up to 8 tokens.
+static void matmul_k(uint32_t type, const void *W, const slm_acts *a, int r0, int r1, float *Y, int ldy) {
+    enum { TOKENS = 8 };
+    int n = a->n, nb = n / SLM_QK, ns = n / SLM_QK_K, bytes = type == SLM_TYPE_Q4_K ? 144 : 210;
+    ksuper k;
     for (int r = r0; r < r1; r++) {
-        const uint8_t *row = (const uint8_t *)W + (size_t)r * ns * 210;
+        const uint8_t *row = (const uint8_t *)W + (size_t)r * ns * bytes;
         for (int t0 = 0; t0 < a->T; t0 += TOKENS) {
             int t1 = t0 + TOKENS < a->T ? t0 + TOKENS : a->T;
             __m256 lanes[TOKENS];
             for (int t = t0; t < t1; t++) lanes[t - t0] = _mm256_setzero_ps();
             for (int sb = 0; sb < ns; sb++) {
-                const uint8_t *x = row + (size_t)sb * 210;
-                const int8_t *scales = (const int8_t *)(x + 192);
-                float d = slm_f16_to_f32((uint16_t)(x[208] | x[209] << 8));
-                __m256i u[8];
-                __m256 sc[8];
-                for (int half = 0; half < 2; half++) {
-                    __m256i l0 = _mm256_loadu_si256((const __m256i *)(x + 64 * half));
-                    __m256i l1 = _mm256_loadu_si256((const __m256i *)(x + 64 * half + 32));
-                    __m256i h = _mm256_loadu_si256((const __m256i *)(x + 128 + 32 * half));
-                    __m256i lo[4] = {_mm256_and_si256(l0, low4), _mm256_and_si256(l1, low4),
-                                     _mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4)};
-                    for (int k = 0; k < 4; k++) {
-                        __m256i hk = _mm256_and_si256(_mm256_srli_epi16(h, 2 * k), three);
-                        u[4 * half + k] = _mm256_or_si256(lo[k], _mm256_slli_epi16(hk, 4));
-                        const int8_t *s2 = scales + 8 * half + 2 * k;
-                        sc[4 * half + k] = _mm256_set_m128(_mm_set1_ps((float)s2[1]), _mm_set1_ps((float)s2[0]));
-                    }
-                }
+                if (type == SLM_TYPE_Q4_K) unpack_q4_k(row + (size_t)sb * bytes, &k);
+                else unpack_q6_k(row + (size_t)sb * bytes, &k);
                 for (int t = t0; t < t1; t++) {
                     int b0 = sb * 8;
                     const int8_t *q = a->q + (size_t)t * n + (size_t)b0 * SLM_QK;
@@ -876,8 +843,13 @@ static void matmul_q6_k(const void *W, const slm_acts *a, int r0, int r1, float 
                     const float *da = a->d + (size_t)t * nb + b0;
                     __m256 l = lanes[t - t0];
                     for (int j = 0; j < 8; j++) {
-                        __m256i off = _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(g + 8 * j)), 5);
-                        l = k_lanes(l, u[j], q + j * SLM_QK, off, sc[j], d * da[j]);
+                        __m256i gj = _mm256_loadu_si256((const __m256i *)(g + 8 * j));
+                        __m256i off = k.off ? _mm256_slli_epi32(gj, k.off) : _mm256_setzero_si256();
+                        l = k_lanes(l, k.u[j], q + j * SLM_QK, off, k.sc[j], k.d * da[j]);
+                        if (k.has_min) {
+                            __m256 m = _mm256_mul_ps(_mm256_cvtepi32_ps(gj), _mm256_set1_ps(k.mn[j]));
+                            l = _mm256_add_ps(l, _mm256_mul_ps(m, _mm256_set1_ps(k.dm * da[j])));
+                        }
                     }
                     lanes[t - t0] = l;
                 }
@@ -892,8 +864,10 @@ static void matmul_common(uint32_t type, const void *W, const slm_acts *a, int r
     enum { BLOCKS = 64, TOKENS = 16 };
     int n = a->n, nb = n / SLM_QK;
     size_t row_bytes = (size_t)slm_quant_row_bytes(type, n);
-    if (type == SLM_TYPE_Q4_K) { matmul_q4_k(W, a, r0, r1, Y, ldy); return; }
-    if (type == SLM_TYPE_Q6_K) { matmul_q6_k(W, a, r0, r1, Y, ldy); return; }
+    if (type == SLM_TYPE_Q4_K || type == SLM_TYPE_Q6_K) {
+        matmul_k(type, W, a, r0, r1, Y, ldy);
+        return;
+    }
     slm_qblock q[BLOCKS];
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
